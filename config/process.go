@@ -1,0 +1,296 @@
+package config
+
+// WireframeProcess configures robotic wire-frame printing (paper §4.1.1,
+// §4.2.1; spec lsg-dqn.md §8.1).
+type WireframeProcess struct {
+	// NozzleDiameterMM is the extrusion nozzle (hardware: 1.0 mm).
+	NozzleDiameterMM float64 `yaml:"nozzle_diameter_mm"`
+	// StrutDiameterMM is the printed strut diameter used for FEA sections
+	// and collision capsules (RL3DP release: r = 1 mm → 2 mm).
+	StrutDiameterMM float64 `yaml:"strut_diameter_mm"`
+	// Material names a preset in Materials (pla, abs, pla-rl3dp).
+	Material string `yaml:"material"`
+	// UseModelMaterial takes the material/section a model file declares
+	// (assembly_instances, conmech) instead of Material/StrutDiameterMM.
+	UseModelMaterial bool `yaml:"use_model_material"`
+	// GroundZMM: nodes below this height are grounded (RL3DP rule: 1 mm).
+	GroundZMM float64 `yaml:"ground_z_mm"`
+	// MaxDisplacementMM bounds the gravity sag of every partial structure;
+	// 0 = half the nozzle diameter (paper §4.2.1).
+	MaxDisplacementMM float64 `yaml:"max_displacement_mm"`
+
+	// Print head geometry along the tool axis, from the nozzle tip up
+	// (RL3DP release: cone h 41 / r 32 on a cylinder h 150 / r 32).
+	ConeHeightMM     float64 `yaml:"cone_height_mm"`
+	ConeRadiusMM     float64 `yaml:"cone_radius_mm"`
+	CylinderHeightMM float64 `yaml:"cylinder_height_mm"`
+	CylinderRadiusMM float64 `yaml:"cylinder_radius_mm"`
+	// OrientationSamples is the number of candidate tool axes sampled on the
+	// Gauss sphere (Eq. 6); MaxTiltDeg limits them to a cone around vertical.
+	OrientationSamples int     `yaml:"orientation_samples"`
+	MaxTiltDeg         float64 `yaml:"max_tilt_deg"`
+	// CollisionClearanceMM is the extra gap required between head and struts.
+	CollisionClearanceMM float64 `yaml:"collision_clearance_mm"`
+	// Collision turns collision checking on (default true; the authors'
+	// release ships it off, fabcell does not). Set "collision: false" only
+	// for experiments.
+	Collision *bool `yaml:"collision"`
+
+	// Reward constants (Eqs. 5–8). DisplacementWeightPerMM multiplies
+	// d_max in mm (release: −10·d[cm] = −1·d[mm]). CollisionPenalty is the
+	// reward for "no collision-free orientation". ClimbWeightPerMM is the
+	// release's "don't climb" term (not in the paper; 0 disables).
+	DisplacementWeightPerMM float64 `yaml:"displacement_weight_per_mm"`
+	CollisionPenalty        float64 `yaml:"collision_penalty"`
+	ClimbWeightPerMM        float64 `yaml:"climb_weight_per_mm"`
+
+	// Extrusion control for generated URScript: tool digital output that
+	// switches the extruder, standard analog output for the feed rate
+	// (fraction 0..1), and the cooling dwell after each strut.
+	ExtrudeToolOutput int     `yaml:"extrude_tool_output"`
+	FeedAnalogOutput  int     `yaml:"feed_analog_output"`
+	FeedFraction      float64 `yaml:"feed_fraction"`
+	CoolingDwellS     float64 `yaml:"cooling_dwell_s"`
+}
+
+// CollisionOn reports whether collision checking is enabled.
+func (w WireframeProcess) CollisionOn() bool { return w.Collision == nil || *w.Collision }
+
+// DisplacementLimitMM returns MaxDisplacementMM or, when unset, half the
+// nozzle diameter.
+func (w WireframeProcess) DisplacementLimitMM() float64 {
+	if w.MaxDisplacementMM > 0 {
+		return w.MaxDisplacementMM
+	}
+	return w.NozzleDiameterMM / 2
+}
+
+func (w *WireframeProcess) applyDefaults() {
+	def(&w.NozzleDiameterMM, 1.0)
+	def(&w.StrutDiameterMM, 2.0)
+	def(&w.Material, "abs")
+	def(&w.GroundZMM, 1.0)
+	def(&w.ConeHeightMM, 41)
+	def(&w.ConeRadiusMM, 32)
+	def(&w.CylinderHeightMM, 150)
+	def(&w.CylinderRadiusMM, 32)
+	def(&w.OrientationSamples, 64)
+	def(&w.MaxTiltDeg, 60)
+	def(&w.CollisionClearanceMM, 0.5)
+	def(&w.DisplacementWeightPerMM, 1.0)
+	def(&w.CollisionPenalty, 1000)
+	def(&w.FeedFraction, 0.5)
+	def(&w.CoolingDwellS, 0.5)
+}
+
+func (w WireframeProcess) validate(v *validator) {
+	v.within("wireframe.nozzle_diameter_mm", w.NozzleDiameterMM, 0.1, 5)
+	v.within("wireframe.strut_diameter_mm", w.StrutDiameterMM, 0.1, 20)
+	if _, err := LookupMaterial(w.Material); err != nil {
+		v.add("wireframe.material", "%v", err)
+	}
+	v.within("wireframe.ground_z_mm", w.GroundZMM, 1e-6, 100)
+	v.within("wireframe.max_displacement_mm", w.MaxDisplacementMM, 0, 100)
+	v.positive("wireframe.cone_height_mm", w.ConeHeightMM)
+	v.positive("wireframe.cone_radius_mm", w.ConeRadiusMM)
+	v.within("wireframe.cylinder_height_mm", w.CylinderHeightMM, 0, 2000)
+	v.within("wireframe.cylinder_radius_mm", w.CylinderRadiusMM, 0, 500)
+	if w.OrientationSamples < 1 || w.OrientationSamples > 100000 {
+		v.add("wireframe.orientation_samples", "must be in [1, 100000], got %d", w.OrientationSamples)
+	}
+	v.within("wireframe.max_tilt_deg", w.MaxTiltDeg, 0, 90)
+	v.within("wireframe.collision_clearance_mm", w.CollisionClearanceMM, 0, 50)
+	v.within("wireframe.displacement_weight_per_mm", w.DisplacementWeightPerMM, 0, 1e6)
+	v.within("wireframe.collision_penalty", w.CollisionPenalty, 0, 1e9)
+	v.within("wireframe.climb_weight_per_mm", w.ClimbWeightPerMM, 0, 1e6)
+	v.within("wireframe.extrude_tool_output", float64(w.ExtrudeToolOutput), 0, 1)
+	v.within("wireframe.feed_analog_output", float64(w.FeedAnalogOutput), 0, 1)
+	v.within("wireframe.feed_fraction", w.FeedFraction, 0, 1)
+	v.within("wireframe.cooling_dwell_s", w.CoolingDwellS, 0, 600)
+}
+
+// CCFProcess configures continuous-carbon-fibre layers and the dual-nozzle
+// head (paper §4.1.2, §4.2.2; spec lsg-dqn.md §8.2).
+type CCFProcess struct {
+	// Turning-angle reward thresholds (Eq. 9): below Theta1Deg is free,
+	// between Theta1Deg and Theta2Deg is tolerated, above is penalised.
+	// Kappa is the sigmoid sharpness.
+	Theta1Deg float64 `yaml:"theta1_deg"`
+	Theta2Deg float64 `yaml:"theta2_deg"`
+	Kappa     float64 `yaml:"kappa"`
+	// SharpTurnDeg: a turn above this counts as sharp in metrics.
+	SharpTurnDeg float64 `yaml:"sharp_turn_deg"`
+	// RetraversalPenalty selects Eq. 10's form: "length" (−l/l_max, paper)
+	// or "unit" (−1, release default).
+	RetraversalPenalty string `yaml:"retraversal_penalty"`
+	// UTurnPenalty and UTurnBoundaryPenalty are the release's U-turn terms
+	// (interior / boundary node).
+	UTurnPenalty         float64 `yaml:"u_turn_penalty"`
+	UTurnBoundaryPenalty float64 `yaml:"u_turn_boundary_penalty"`
+
+	// Layer program.
+	Layers             int     `yaml:"layers"`                // matrix layers below the fibre layer
+	LayerHeightMM      float64 `yaml:"layer_height_mm"`       // matrix layer height
+	FiberLayerHeightMM float64 `yaml:"fiber_layer_height_mm"` // CCF layer height
+	MatrixLineWidthMM  float64 `yaml:"matrix_line_width_mm"`
+	InfillSpacingMM    float64 `yaml:"infill_spacing_mm"`
+	Perimeters         int     `yaml:"perimeters"`
+	InfillAngleDeg     float64 `yaml:"infill_angle_deg"`
+	FilamentDiameterMM float64 `yaml:"filament_diameter_mm"`
+	FiberWidthMM       float64 `yaml:"fiber_width_mm"`
+
+	// Nozzles and speeds.
+	MatrixNozzleMM  float64 `yaml:"matrix_nozzle_mm"`
+	MatrixTempC     float64 `yaml:"matrix_temp_degC"`
+	FiberTempC      float64 `yaml:"fiber_temp_degC"`
+	BedTempC        float64 `yaml:"bed_temp_degC"`
+	MatrixFeedMMS   float64 `yaml:"matrix_feed_mm_s"`
+	FiberFeedMMS    float64 `yaml:"fiber_feed_mm_s"`
+	TravelFeedMMS   float64 `yaml:"travel_feed_mm_s"`
+	FiberCutGcode   string  `yaml:"fiber_cut_gcode"`
+	FiberOffsetXYMM Vec3    `yaml:"fiber_offset_mm"` // T1 nozzle offset from T0
+}
+
+func (c *CCFProcess) applyDefaults() {
+	def(&c.Theta1Deg, 60)
+	def(&c.Theta2Deg, 120)
+	def(&c.Kappa, 10)
+	def(&c.SharpTurnDeg, 120)
+	def(&c.RetraversalPenalty, "length")
+	def(&c.UTurnPenalty, 1)
+	def(&c.UTurnBoundaryPenalty, 0.5)
+	def(&c.Layers, 2)
+	def(&c.LayerHeightMM, 0.3)
+	def(&c.FiberLayerHeightMM, 0.4)
+	def(&c.MatrixLineWidthMM, 0.45)
+	def(&c.InfillSpacingMM, 0.45)
+	def(&c.Perimeters, 2)
+	def(&c.InfillAngleDeg, 45)
+	def(&c.FilamentDiameterMM, 1.75)
+	def(&c.FiberWidthMM, 1.0)
+	def(&c.MatrixNozzleMM, 0.4)
+	def(&c.MatrixTempC, 260)
+	def(&c.FiberTempC, 240)
+	def(&c.BedTempC, 80)
+	def(&c.MatrixFeedMMS, 30)
+	def(&c.FiberFeedMMS, 5)
+	def(&c.TravelFeedMMS, 120)
+	def(&c.FiberCutGcode, "M280 P0 S90")
+}
+
+func (c CCFProcess) validate(v *validator) {
+	v.within("ccf.theta1_deg", c.Theta1Deg, 0, 180)
+	v.within("ccf.theta2_deg", c.Theta2Deg, 0, 180)
+	if c.Theta1Deg >= c.Theta2Deg {
+		v.add("ccf.theta1_deg", "must be < theta2_deg (%v), got %v", c.Theta2Deg, c.Theta1Deg)
+	}
+	v.positive("ccf.kappa", c.Kappa)
+	v.within("ccf.sharp_turn_deg", c.SharpTurnDeg, 0, 180)
+	v.oneOf("ccf.retraversal_penalty", c.RetraversalPenalty, "length", "unit")
+	v.within("ccf.u_turn_penalty", c.UTurnPenalty, 0, 1e6)
+	v.within("ccf.u_turn_boundary_penalty", c.UTurnBoundaryPenalty, 0, 1e6)
+	v.within("ccf.layers", float64(c.Layers), 0, 10000)
+	v.within("ccf.layer_height_mm", c.LayerHeightMM, 0.01, 5)
+	v.within("ccf.fiber_layer_height_mm", c.FiberLayerHeightMM, 0.01, 5)
+	v.within("ccf.matrix_line_width_mm", c.MatrixLineWidthMM, 0.05, 10)
+	v.within("ccf.infill_spacing_mm", c.InfillSpacingMM, 0.05, 100)
+	v.within("ccf.perimeters", float64(c.Perimeters), 0, 100)
+	v.within("ccf.infill_angle_deg", c.InfillAngleDeg, -180, 180)
+	v.within("ccf.filament_diameter_mm", c.FilamentDiameterMM, 0.5, 5)
+	v.within("ccf.fiber_width_mm", c.FiberWidthMM, 0.05, 10)
+	v.within("ccf.matrix_nozzle_mm", c.MatrixNozzleMM, 0.05, 5)
+	v.within("ccf.matrix_temp_degC", c.MatrixTempC, 0, 500)
+	v.within("ccf.fiber_temp_degC", c.FiberTempC, 0, 500)
+	v.within("ccf.bed_temp_degC", c.BedTempC, 0, 200)
+	v.positive("ccf.matrix_feed_mm_s", c.MatrixFeedMMS)
+	v.positive("ccf.fiber_feed_mm_s", c.FiberFeedMMS)
+	v.positive("ccf.travel_feed_mm_s", c.TravelFeedMMS)
+}
+
+// LPBFProcess configures laser powder bed fusion scan planning and the
+// thermal model (paper §4.1.3, §4.2.3; spec lsg-dqn.md §8.3).
+type LPBFProcess struct {
+	// SpacingMM is the raster pitch = laser spot (paper: 50 µm).
+	SpacingMM float64 `yaml:"spacing_mm"`
+	// PowerW and ScanSpeedMMS are written per scan vector; JumpSpeedMMS is
+	// the galvo's non-marking speed; JumpDelayS and MarkDelayS are the
+	// per-vector settle delays used by the timing estimate.
+	PowerW       float64 `yaml:"power_w"`
+	ScanSpeedMMS float64 `yaml:"scan_speed_mm_s"`
+	JumpSpeedMMS float64 `yaml:"jump_speed_mm_s"`
+	JumpDelayS   float64 `yaml:"jump_delay_s"`
+	MarkDelayS   float64 `yaml:"mark_delay_s"`
+	// LayerThicknessMM is the powder layer thickness (CLI z step).
+	LayerThicknessMM float64 `yaml:"layer_thickness_mm"`
+
+	// Thermal model (Eq. 12): kernel radius = HeatRadiusFactor × mean edge
+	// length, peak HMax; Model "diffusion" (graph Laplacian over
+	// DiffusionRings rings with rate DiffusionRate, plus Decay per step) or
+	// "decay" (release: multiply by Decay, keep the last DecayWindow nodes).
+	HeatRadiusFactor float64 `yaml:"heat_radius_factor"`
+	HMax             float64 `yaml:"h_max"`
+	Model            string  `yaml:"thermal_model"`
+	DiffusionRings   int     `yaml:"diffusion_rings"`
+	DiffusionRate    float64 `yaml:"diffusion_rate"`
+	Decay            float64 `yaml:"decay"`
+	DecayWindow      int     `yaml:"decay_window"`
+	// HotThreshold is the temperature (fraction of HMax) above which a
+	// visited node counts as hot in hot_area_fraction.
+	HotThreshold float64 `yaml:"hot_threshold"`
+
+	// ChessboardIslandMM is the island size of the chessboard baseline.
+	ChessboardIslandMM float64 `yaml:"chessboard_island_mm"`
+
+	// Machine limits used by the simulated LPBF machine and safety.
+	FieldSizeMM float64 `yaml:"field_size_mm"`
+	MaxPowerW   float64 `yaml:"max_power_w"`
+	// ChunkVectors is how many scan vectors go in one acknowledged MQTT chunk.
+	ChunkVectors int `yaml:"chunk_vectors"`
+}
+
+func (l *LPBFProcess) applyDefaults() {
+	def(&l.SpacingMM, 0.05)
+	def(&l.PowerW, 200)
+	def(&l.ScanSpeedMMS, 800)
+	def(&l.JumpSpeedMMS, 5000)
+	def(&l.JumpDelayS, 0.0005)
+	def(&l.MarkDelayS, 0.0001)
+	def(&l.LayerThicknessMM, 0.03)
+	def(&l.HeatRadiusFactor, 3)
+	def(&l.HMax, 1)
+	def(&l.Model, "diffusion")
+	def(&l.DiffusionRings, 2)
+	def(&l.DiffusionRate, 0.1)
+	def(&l.Decay, 0.52)
+	def(&l.DecayWindow, 8)
+	def(&l.HotThreshold, 0.5)
+	def(&l.ChessboardIslandMM, 5)
+	def(&l.FieldSizeMM, 250)
+	def(&l.MaxPowerW, 400)
+	def(&l.ChunkVectors, 500)
+}
+
+func (l LPBFProcess) validate(v *validator) {
+	v.within("lpbf.spacing_mm", l.SpacingMM, 0.001, 10)
+	v.positive("lpbf.power_w", l.PowerW)
+	v.positive("lpbf.scan_speed_mm_s", l.ScanSpeedMMS)
+	v.positive("lpbf.jump_speed_mm_s", l.JumpSpeedMMS)
+	v.within("lpbf.jump_delay_s", l.JumpDelayS, 0, 1)
+	v.within("lpbf.mark_delay_s", l.MarkDelayS, 0, 1)
+	v.within("lpbf.layer_thickness_mm", l.LayerThicknessMM, 0.001, 1)
+	v.within("lpbf.heat_radius_factor", l.HeatRadiusFactor, 0.5, 20)
+	v.positive("lpbf.h_max", l.HMax)
+	v.oneOf("lpbf.thermal_model", l.Model, "diffusion", "decay")
+	v.within("lpbf.diffusion_rings", float64(l.DiffusionRings), 1, 10)
+	v.within("lpbf.diffusion_rate", l.DiffusionRate, 0, 0.25)
+	v.within("lpbf.decay", l.Decay, 0, 1)
+	v.within("lpbf.decay_window", float64(l.DecayWindow), 1, 1000)
+	v.within("lpbf.hot_threshold", l.HotThreshold, 0, 1)
+	v.within("lpbf.chessboard_island_mm", l.ChessboardIslandMM, 0.1, 1000)
+	v.positive("lpbf.field_size_mm", l.FieldSizeMM)
+	v.positive("lpbf.max_power_w", l.MaxPowerW)
+	if l.PowerW > l.MaxPowerW {
+		v.add("lpbf.power_w", "%v W exceeds lpbf.max_power_w %v W", l.PowerW, l.MaxPowerW)
+	}
+	v.within("lpbf.chunk_vectors", float64(l.ChunkVectors), 1, 1e6)
+}

@@ -1,0 +1,438 @@
+// Package planners defines the contract between toolpath planners and
+// fabrication processes, after Huang et al. 2024 ("Learning Based Toolpath
+// Planner on Diverse Graphs for 3D Printing"; spec lsg-dqn.md):
+//
+//   - a Process (wire-frame, CCF, LPBF, or the test process "travel") turns a
+//     graph into a Session: the mutable state of one partial toolpath, with
+//     the coverage rule, the feasible 1-ring moves, the step reward
+//     (Eqs. 5–13), the jump rule (§7.3 / spec §11) and the metrics;
+//   - a Planner (lsg-dqn, bfs, greedy, random, and process baselines) drives
+//     a Session to completion and emits every move as soon as it is decided,
+//     so a controller can execute while the planner runs ahead.
+//
+// Planners explore by Apply/Undo on the Session; a Session must restore its
+// exact previous state on Undo, so that rewards are reproducible and can be
+// memoised per action prefix.
+//
+// Dependencies point down: planners imports graph and config only.
+package planners
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+
+	"fabcell/config"
+	"fabcell/planners/graph"
+
+	"github.com/golang/geo/r3"
+)
+
+// MoveKind says what the tool does along a move.
+type MoveKind uint8
+
+const (
+	// Print deposits material along a graph edge (or, for LPBF, scans the
+	// pixel link).
+	Print MoveKind = iota
+	// Travel moves along an already printed edge without depositing.
+	Travel
+	// Jump lifts the tool and moves to a node not adjacent through an edge
+	// that may be used (nozzle retracted, laser off).
+	Jump
+)
+
+var kindNames = [...]string{"print", "travel", "jump"}
+
+func (k MoveKind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("MoveKind(%d)", int(k))
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (k MoveKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (k *MoveKind) UnmarshalText(b []byte) error {
+	for i, n := range kindNames {
+		if string(b) == n {
+			*k = MoveKind(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown move kind %q (want print, travel or jump)", b)
+}
+
+// Move is one step of a toolpath between two nodes.
+type Move struct {
+	From int      `json:"from"`
+	To   int      `json:"to"`
+	Kind MoveKind `json:"kind"`
+	// Edge is the graph edge used by Print and Travel moves, -1 for Jump.
+	Edge int `json:"edge"`
+	// Axis is the print-head axis for this move (unit vector in the bed
+	// frame, pointing from the nozzle tip up into the head), chosen by the
+	// process's collision check (Eq. 6). Zero when the process has none.
+	Axis r3.Vector `json:"-"`
+}
+
+// AxisOrNil returns Axis as a JSON-friendly slice, nil when unset.
+func (m Move) axisSlice() []float64 {
+	if m.Axis == (r3.Vector{}) {
+		return nil
+	}
+	return []float64{m.Axis.X, m.Axis.Y, m.Axis.Z}
+}
+
+// Coverage is the completion rule of a process (spec lsg-dqn.md §2).
+type Coverage uint8
+
+const (
+	// EdgesOnce: every edge printed exactly once (wire-frame); continuity
+	// not required.
+	EdgesOnce Coverage = iota
+	// EdgesOnceOrTwice: every edge covered at least once and at most its
+	// pass count (2 for the doubled CCF lists) in one continuous stroke.
+	EdgesOnceOrTwice
+	// NodesOnce: every node visited exactly once (LPBF pixels).
+	NodesOnce
+)
+
+func (c Coverage) String() string {
+	switch c {
+	case EdgesOnce:
+		return "edges-once"
+	case EdgesOnceOrTwice:
+		return "edges-once-or-twice"
+	case NodesOnce:
+		return "nodes-once"
+	}
+	return fmt.Sprintf("Coverage(%d)", int(c))
+}
+
+// Session is the mutable planning state of one toolpath over one graph.
+// Methods are not safe for concurrent use; planners that search in
+// parallel create one Session per goroutine.
+type Session interface {
+	// Graph returns the graph being planned.
+	Graph() *graph.Graph
+	// Coverage returns the completion rule.
+	Coverage() Coverage
+	// Starts lists legal start nodes, most preferred first (wire-frame:
+	// grounded nodes with an edge; CCF: interior nodes; LPBF: node 0 first).
+	Starts() []int
+	// Begin resets the session and places the tool at start node v.
+	Begin(v int) error
+	// Current returns the node the tool is at (-1 before Begin).
+	Current() int
+	// Moves returns the moves applied so far; the slice is shared and valid
+	// until the next Apply/Undo/Begin.
+	Moves() []Move
+	// Candidates appends to dst the feasible moves from Current(): the
+	// 1-ring moves the coverage rule and the process allow (never jumps).
+	Candidates(dst []Move) []Move
+	// Reward returns the undiscounted step reward of m from the current
+	// state. It must not change the state observable through this
+	// interface, and must be deterministic for a given state.
+	Reward(m Move) float64
+	// Apply performs m. m must come from Candidates, Jump or MoveTo.
+	Apply(m Move)
+	// Undo reverts the last Apply.
+	Undo()
+	// Done reports whether the coverage rule is met.
+	Done() bool
+	// Jump returns the moves that get the tool out of a dead end (no
+	// candidates, not done): a chain of Travel moves over printed edges or a
+	// single Jump (§7.3). nil means the process forbids jumping (CCF
+	// continuity) or nothing is left.
+	Jump() []Move
+	// MoveTo classifies a step from Current() to node v the way `evaluate`
+	// reads a foreign node order: along a still-printable edge = Print,
+	// along a used edge = Travel, otherwise Jump.
+	MoveTo(v int) Move
+	// Remaining returns how many more print passes edge e allows (0 = used
+	// up or forbidden). It defines the LSG adjacency matrix (spec §5.1).
+	Remaining(e int) int
+	// Progress returns covered units and their total (edges or nodes).
+	Progress() (done, total int)
+	// Metrics computes the process metrics of the moves applied so far.
+	// Keys carry units (max_displacement_mm, length_mm, ...).
+	Metrics() map[string]float64
+}
+
+// HeatSource is implemented by sessions whose state includes a per-node
+// temperature (LPBF); the LSG state carries it (spec §5.1, §8.3).
+type HeatSource interface {
+	NodeHeat(v int) float64
+}
+
+// Process is a fabrication process as the planner sees it.
+type Process interface {
+	// Name is the registry name (wireframe, ccf, lpbf, travel).
+	Name() string
+	// Load reads a model with the process's loading rules (ground height,
+	// pixel pitch, ...).
+	Load(path string) (*graph.Graph, error)
+	// NewSession starts planning over g.
+	NewSession(g *graph.Graph) (Session, error)
+}
+
+// Artifact is an extra output a process can write from a finished plan
+// (URScript, G-code, CLI scan vectors, plots).
+type Artifact struct {
+	Name  string // flag name, e.g. "urscript"
+	Help  string
+	Write func(w io.Writer, r *Result) error
+}
+
+// ArtifactProvider is implemented by processes that can write artifacts.
+type ArtifactProvider interface {
+	Artifacts() []Artifact
+}
+
+// Result is a finished plan with the session that produced or replayed it.
+type Result struct {
+	Process string
+	Planner string
+	Model   string
+	Graph   *graph.Graph
+	Session Session
+	Moves   []Move
+	Metrics map[string]float64
+	Config  config.Cell
+	// ElapsedS is the planning wall time in seconds (0 for evaluate).
+	ElapsedS float64
+}
+
+// Options configure a planner instance.
+type Options struct {
+	Config config.Planner
+	// Process is the process the planner runs on (some planners, e.g. the
+	// CCF euler baseline, need process settings).
+	Process Process
+	// Progress, if set, is called after every emitted move.
+	Progress func(done, total int)
+	// Log receives human-readable diagnostics (nil = discard).
+	Log io.Writer
+}
+
+// Planner drives a session to completion.
+type Planner interface {
+	Name() string
+	// Plan begins s at a start node of its choice (unless s.Current() >= 0,
+	// in which case it continues from there), applies moves until s.Done(),
+	// and calls emit with each move right after applying it. It returns
+	// ctx.Err() when cancelled, the emit error if emit fails, and
+	// ErrStuck if no move, jump or restart can complete the coverage.
+	Plan(ctx context.Context, s Session, emit func(Move) error) error
+}
+
+// ErrStuck is returned when a planner cannot complete the coverage.
+var ErrStuck = errors.New("planner stuck: coverage cannot be completed")
+
+// PlannerFactory builds a planner.
+type PlannerFactory func(opts Options) (Planner, error)
+
+// ProcessFactory builds a process from the cell configuration.
+type ProcessFactory func(cfg config.Cell) (Process, error)
+
+type plannerEntry struct {
+	factory   PlannerFactory
+	processes []string // nil = every process
+	help      string
+}
+
+var (
+	regMu     sync.RWMutex
+	plannersR = map[string]plannerEntry{}
+	processR  = map[string]ProcessFactory{}
+)
+
+// RegisterPlanner makes a planner available by name. processes restricts it
+// to those processes (nil = all). It panics on duplicates.
+func RegisterPlanner(name, help string, processes []string, f PlannerFactory) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	if _, dup := plannersR[name]; dup {
+		panic("planners: duplicate planner " + name)
+	}
+	plannersR[name] = plannerEntry{factory: f, processes: processes, help: help}
+}
+
+// RegisterProcess makes a process available by name. It panics on duplicates.
+func RegisterProcess(name string, f ProcessFactory) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	if _, dup := processR[name]; dup {
+		panic("planners: duplicate process " + name)
+	}
+	processR[name] = f
+}
+
+// NewPlanner builds the named planner for process proc.
+func NewPlanner(name string, opts Options) (Planner, error) {
+	regMu.RLock()
+	e, ok := plannersR[name]
+	regMu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("unknown planner %q (known: %s)", name, strings.Join(PlannerNames(""), ", "))
+	}
+	if opts.Process != nil && e.processes != nil {
+		okp := false
+		for _, p := range e.processes {
+			okp = okp || p == opts.Process.Name()
+		}
+		if !okp {
+			return nil, fmt.Errorf("planner %q does not support process %q (supports: %s)", name, opts.Process.Name(), strings.Join(e.processes, ", "))
+		}
+	}
+	return e.factory(opts)
+}
+
+// NewProcess builds the named process.
+func NewProcess(name string, cfg config.Cell) (Process, error) {
+	regMu.RLock()
+	f, ok := processR[name]
+	regMu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("unknown process %q (known: %s)", name, strings.Join(ProcessNames(), ", "))
+	}
+	return f(cfg)
+}
+
+// PlannerNames lists planners usable with process ("" = all), sorted.
+func PlannerNames(process string) []string {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	var out []string
+	for n, e := range plannersR {
+		if process == "" || e.processes == nil {
+			out = append(out, n)
+			continue
+		}
+		for _, p := range e.processes {
+			if p == process {
+				out = append(out, n)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// PlannerHelp returns the one-line description of a planner.
+func PlannerHelp(name string) string {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	return plannersR[name].help
+}
+
+// ProcessNames lists registered processes, sorted.
+func ProcessNames() []string {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	out := make([]string, 0, len(processR))
+	for n := range processR {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Stream runs p on s in its own goroutine and delivers moves on a channel
+// with capacity buf (the look-ahead buffer). The channel is closed when
+// planning ends; wait() then returns the planner's error (nil on
+// completion). Cancelling ctx stops the planner; a consumer that stops
+// reading must cancel ctx.
+func Stream(ctx context.Context, p Planner, s Session, buf int) (<-chan Move, func() error) {
+	ch := make(chan Move, buf)
+	done := make(chan struct{})
+	var err error
+	go func() {
+		defer close(done)
+		defer close(ch)
+		err = p.Plan(ctx, s, func(m Move) error {
+			select {
+			case ch <- m:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
+	return ch, func() error { <-done; return err }
+}
+
+// Run plans s to completion and returns the moves.
+func Run(ctx context.Context, p Planner, s Session, progress func(done, total int)) ([]Move, error) {
+	var out []Move
+	err := p.Plan(ctx, s, func(m Move) error {
+		out = append(out, m)
+		if progress != nil {
+			d, t := s.Progress()
+			progress(d, t)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// PathOf returns the node visiting order of moves: the first From, then
+// every To.
+func PathOf(moves []Move) []int {
+	if len(moves) == 0 {
+		return nil
+	}
+	out := make([]int, 0, len(moves)+1)
+	out = append(out, moves[0].From)
+	for _, m := range moves {
+		out = append(out, m.To)
+	}
+	return out
+}
+
+// MarshalJSON writes a move with its axis when set.
+func (m Move) MarshalJSON() ([]byte, error) {
+	type mj struct {
+		From int       `json:"from"`
+		To   int       `json:"to"`
+		Kind MoveKind  `json:"kind"`
+		Edge int       `json:"edge"`
+		Axis []float64 `json:"axis,omitempty"`
+	}
+	return json.Marshal(mj{m.From, m.To, m.Kind, m.Edge, m.axisSlice()})
+}
+
+// UnmarshalJSON reads a move written by MarshalJSON.
+func (m *Move) UnmarshalJSON(b []byte) error {
+	var v struct {
+		From *int      `json:"from"`
+		To   *int      `json:"to"`
+		Kind MoveKind  `json:"kind"`
+		Edge *int      `json:"edge"`
+		Axis []float64 `json:"axis"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	if v.From == nil || v.To == nil {
+		return errors.New("move needs from and to")
+	}
+	*m = Move{From: *v.From, To: *v.To, Kind: v.Kind, Edge: -1}
+	if v.Edge != nil {
+		m.Edge = *v.Edge
+	}
+	if len(v.Axis) == 3 {
+		m.Axis = r3.Vector{X: v.Axis[0], Y: v.Axis[1], Z: v.Axis[2]}
+	} else if v.Axis != nil {
+		return fmt.Errorf("move axis needs 3 components, got %d", len(v.Axis))
+	}
+	return nil
+}
