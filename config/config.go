@@ -40,6 +40,7 @@ type Cell struct {
 	Pendant    Pendant          `yaml:"pendant"`
 	Controller Controller       `yaml:"controller"`
 	Safety     Safety           `yaml:"safety"`
+	GCode      GCode            `yaml:"gcode"`
 }
 
 // FieldError names the configuration field that failed validation.
@@ -120,6 +121,7 @@ func (c *Cell) applyDefaults() {
 	c.Pendant.applyDefaults()
 	c.Controller.applyDefaults()
 	c.Safety.applyDefaults(c)
+	c.GCode.applyDefaults()
 }
 
 // Validate checks every section. The error joins one FieldError per problem.
@@ -138,6 +140,7 @@ func (c Cell) Validate() error {
 	c.Pendant.validate(&v)
 	c.Controller.validate(&v)
 	c.Safety.validate(&v, c)
+	c.GCode.validate(&v)
 	return v.err()
 }
 

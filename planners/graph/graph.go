@@ -125,6 +125,13 @@ type Meta struct {
 	Fixities map[int][6]bool
 	// ElemTags holds conmech element tags per edge, or nil.
 	ElemTags []string
+	// ElemMaterial holds a per-edge material and section when the file
+	// gives them per element (conmech cross_secs/materials), or nil when
+	// Material applies to all edges.
+	ElemMaterial []*Material
+	// BendingStiff is false for edges declared as pin-ended/truss members
+	// (conmech "bending_stiff": false); nil means all rigid.
+	BendingStiff []bool
 }
 
 // Material is an isotropic strut material with a round (or given) section,
