@@ -91,7 +91,9 @@ func TestJournalRecovery(t *testing.T) {
 		}
 	}
 	must(JournalEntry{Kind: "job", Job: &spec})
-	mv := func(a, b int) []planners.Move { return []planners.Move{{From: a, To: b, Kind: planners.Print, Edge: a}} }
+	mv := func(a, b int) []planners.Move {
+		return []planners.Move{{From: a, To: b, Kind: planners.Print, Edge: a}}
+	}
 	must(JournalEntry{Kind: "dispatched", Seq: 0, Moves: mv(0, 1)})
 	must(JournalEntry{Kind: "acked", Seq: 0})
 	must(JournalEntry{Kind: "dispatched", Seq: 1, Moves: mv(1, 2)})
