@@ -101,6 +101,10 @@ type Serial struct {
 	HeatTimeoutS float64 `yaml:"heat_timeout_s"`
 	// MaxResends is how often a line is resent before giving up.
 	MaxResends int `yaml:"max_resends"`
+	// InFlight is how many numbered lines are sent ahead of their "ok"
+	// (1 = strict ping-pong). Keep it below the board's command buffer
+	// (Marlin BUFSIZE, 4 by default).
+	InFlight int `yaml:"in_flight"`
 }
 
 func (s *Serial) applyDefaults() {
@@ -108,6 +112,7 @@ func (s *Serial) applyDefaults() {
 	def(&s.ResponseTimeoutS, 5)
 	def(&s.HeatTimeoutS, 600)
 	def(&s.MaxResends, 5)
+	def(&s.InFlight, 1)
 }
 
 func (s Serial) validate(v *validator) {
@@ -119,6 +124,7 @@ func (s Serial) validate(v *validator) {
 	v.within("serial.response_timeout_s", s.ResponseTimeoutS, 0.01, 3600)
 	v.within("serial.heat_timeout_s", s.HeatTimeoutS, 1, 24*3600)
 	v.within("serial.max_resends", float64(s.MaxResends), 0, 100)
+	v.within("serial.in_flight", float64(s.InFlight), 1, 16)
 }
 
 // Pendant configures the operator interfaces served by `fabcell serve`.
