@@ -1,5 +1,10 @@
 package config
 
+import (
+	"fmt"
+	"strings"
+)
+
 // WireframeProcess configures robotic wire-frame printing (paper §4.1.1,
 // §4.2.1; spec lsg-dqn.md §8.1).
 type WireframeProcess struct {
@@ -25,6 +30,13 @@ type WireframeProcess struct {
 	ConeRadiusMM     float64 `yaml:"cone_radius_mm"`
 	CylinderHeightMM float64 `yaml:"cylinder_height_mm"`
 	CylinderRadiusMM float64 `yaml:"cylinder_radius_mm"`
+	// NozzleLengthMM is the length of the nozzle below the cone, measured
+	// from the tip along the tool axis. The collision model (package
+	// simulation/collision) cuts the head there: printed struts may touch
+	// the nozzle within this length of the tip (they necessarily touch the
+	// node being printed), anything reaching the head above it collides.
+	// Must exceed strut_diameter_mm/2 + collision_clearance_mm.
+	NozzleLengthMM float64 `yaml:"nozzle_length_mm"`
 	// OrientationSamples is the number of candidate tool axes sampled on the
 	// Gauss sphere (Eq. 6); MaxTiltDeg limits them to a cone around vertical.
 	OrientationSamples int     `yaml:"orientation_samples"`
@@ -74,6 +86,7 @@ func (w *WireframeProcess) applyDefaults() {
 	def(&w.ConeRadiusMM, 32)
 	def(&w.CylinderHeightMM, 150)
 	def(&w.CylinderRadiusMM, 32)
+	def(&w.NozzleLengthMM, 3)
 	def(&w.OrientationSamples, 64)
 	def(&w.MaxTiltDeg, 60)
 	def(&w.CollisionClearanceMM, 0.5)
@@ -95,6 +108,11 @@ func (w WireframeProcess) validate(v *validator) {
 	v.positive("wireframe.cone_radius_mm", w.ConeRadiusMM)
 	v.within("wireframe.cylinder_height_mm", w.CylinderHeightMM, 0, 2000)
 	v.within("wireframe.cylinder_radius_mm", w.CylinderRadiusMM, 0, 500)
+	if !(w.NozzleLengthMM > 0 && w.NozzleLengthMM < w.ConeHeightMM) {
+		v.add("wireframe.nozzle_length_mm", "must be in (0, cone_height_mm %v), got %v", w.ConeHeightMM, w.NozzleLengthMM)
+	} else if touch := w.StrutDiameterMM/2 + w.CollisionClearanceMM; !(w.NozzleLengthMM > touch) {
+		v.add("wireframe.nozzle_length_mm", "%v must exceed strut_diameter_mm/2 + collision_clearance_mm = %v, else every strut meeting the node being printed collides with the head", w.NozzleLengthMM, touch)
+	}
 	if w.OrientationSamples < 1 || w.OrientationSamples > 100000 {
 		v.add("wireframe.orientation_samples", "must be in [1, 100000], got %d", w.OrientationSamples)
 	}
@@ -110,14 +128,17 @@ func (w WireframeProcess) validate(v *validator) {
 }
 
 // CCFProcess configures continuous-carbon-fibre layers and the dual-nozzle
-// head (paper §4.1.2, §4.2.2; spec lsg-dqn.md §8.2).
+// head (paper §4.1.2, §4.2.2; spec lsg-dqn.md §8.2), the CCF baselines
+// (euler, dfs) and the layer program (processes/ccf).
 type CCFProcess struct {
 	// Turning-angle reward thresholds (Eq. 9): below Theta1Deg is free,
 	// between Theta1Deg and Theta2Deg is tolerated, above is penalised.
-	// Kappa is the sigmoid sharpness.
-	Theta1Deg float64 `yaml:"theta1_deg"`
-	Theta2Deg float64 `yaml:"theta2_deg"`
-	Kappa     float64 `yaml:"kappa"`
+	// Kappa is the sigmoid sharpness; ThetaScaleDeg the angle unit of the
+	// sigmoid arguments x = (θ − θ_i)/scale (release: 30°).
+	Theta1Deg     float64 `yaml:"theta1_deg"`
+	Theta2Deg     float64 `yaml:"theta2_deg"`
+	Kappa         float64 `yaml:"kappa"`
+	ThetaScaleDeg float64 `yaml:"theta_scale_deg"`
 	// SharpTurnDeg: a turn above this counts as sharp in metrics.
 	SharpTurnDeg float64 `yaml:"sharp_turn_deg"`
 	// RetraversalPenalty selects Eq. 10's form: "length" (−l/l_max, paper)
@@ -127,17 +148,42 @@ type CCFProcess struct {
 	// (interior / boundary node).
 	UTurnPenalty         float64 `yaml:"u_turn_penalty"`
 	UTurnBoundaryPenalty float64 `yaml:"u_turn_boundary_penalty"`
+	// DefaultPasses is the pass limit of every edge of a model whose format
+	// carries no multiplicity (the RL3DP CCF files list each edge twice,
+	// which means 2). 1..255.
+	DefaultPasses int `yaml:"default_passes"`
+	// HoleAreaFactor: a bounded face of the planar graph whose area is at
+	// least this multiple of the median face area is a hole (a bore of the
+	// part) rather than a lattice cell; its rim counts as boundary.
+	HoleAreaFactor float64 `yaml:"hole_area_factor"`
+
+	// Baselines. EulerTrail: "open" (two odd nodes stay trail ends — least
+	// added length) or "closed" (every degree made even: Euler circuit).
+	// DFSTimeLimitS bounds the dfs baseline's search; DFSBacktrackBudget
+	// bounds the moves undone while trying to avoid one sharp turn.
+	EulerTrail         string  `yaml:"euler_trail"`
+	DFSTimeLimitS      float64 `yaml:"dfs_time_limit_s"`
+	DFSBacktrackBudget int     `yaml:"dfs_backtrack_budget"`
 
 	// Layer program.
-	Layers             int     `yaml:"layers"`                // matrix layers below the fibre layer
+	Layers             int     `yaml:"layers"`                // matrix layers
+	FiberEvery         int     `yaml:"fiber_every"`           // fibre layer after every k-th matrix layer (0 = one, after the last)
 	LayerHeightMM      float64 `yaml:"layer_height_mm"`       // matrix layer height
 	FiberLayerHeightMM float64 `yaml:"fiber_layer_height_mm"` // CCF layer height
 	MatrixLineWidthMM  float64 `yaml:"matrix_line_width_mm"`
 	InfillSpacingMM    float64 `yaml:"infill_spacing_mm"`
 	Perimeters         int     `yaml:"perimeters"`
-	InfillAngleDeg     float64 `yaml:"infill_angle_deg"`
+	InfillAngleDeg     float64 `yaml:"infill_angle_deg"` // odd layers use +90°
 	FilamentDiameterMM float64 `yaml:"filament_diameter_mm"`
 	FiberWidthMM       float64 `yaml:"fiber_width_mm"`
+	// FiberFeedRatio is the T1 feed per mm of fibre path (pre-impregnated
+	// fibre filament is laid 1:1).
+	FiberFeedRatio float64 `yaml:"fiber_feed_ratio"`
+	// MatrixRetractMM is retracted on matrix travels of at least
+	// RetractMinTravelMM; TravelLiftMM lifts the nozzle for every travel.
+	MatrixRetractMM    float64 `yaml:"matrix_retract_mm"`
+	RetractMinTravelMM float64 `yaml:"retract_min_travel_mm"`
+	TravelLiftMM       float64 `yaml:"travel_lift_mm"`
 
 	// Nozzles and speeds.
 	MatrixNozzleMM  float64 `yaml:"matrix_nozzle_mm"`
@@ -147,18 +193,28 @@ type CCFProcess struct {
 	MatrixFeedMMS   float64 `yaml:"matrix_feed_mm_s"`
 	FiberFeedMMS    float64 `yaml:"fiber_feed_mm_s"`
 	TravelFeedMMS   float64 `yaml:"travel_feed_mm_s"`
-	FiberCutGcode   string  `yaml:"fiber_cut_gcode"`
+	FiberCutGcode   string  `yaml:"fiber_cut_gcode"` // one or more lines (newline-separated)
 	FiberOffsetXYMM Vec3    `yaml:"fiber_offset_mm"` // T1 nozzle offset from T0
+	// URScript: tool digital outputs that switch the matrix (T0) and fibre
+	// (T1) extruders on the UR5e-carried head.
+	MatrixToolOutput int `yaml:"matrix_tool_output"`
+	FiberToolOutput  int `yaml:"fiber_tool_output"`
 }
 
 func (c *CCFProcess) applyDefaults() {
 	def(&c.Theta1Deg, 60)
 	def(&c.Theta2Deg, 120)
 	def(&c.Kappa, 10)
+	def(&c.ThetaScaleDeg, 30)
 	def(&c.SharpTurnDeg, 120)
 	def(&c.RetraversalPenalty, "length")
 	def(&c.UTurnPenalty, 1)
 	def(&c.UTurnBoundaryPenalty, 0.5)
+	def(&c.DefaultPasses, 2)
+	def(&c.HoleAreaFactor, 10)
+	def(&c.EulerTrail, "open")
+	def(&c.DFSTimeLimitS, 30)
+	def(&c.DFSBacktrackBudget, 20000)
 	def(&c.Layers, 2)
 	def(&c.LayerHeightMM, 0.3)
 	def(&c.FiberLayerHeightMM, 0.4)
@@ -168,6 +224,10 @@ func (c *CCFProcess) applyDefaults() {
 	def(&c.InfillAngleDeg, 45)
 	def(&c.FilamentDiameterMM, 1.75)
 	def(&c.FiberWidthMM, 1.0)
+	def(&c.FiberFeedRatio, 1.0)
+	def(&c.MatrixRetractMM, 0.8)
+	def(&c.RetractMinTravelMM, 2)
+	def(&c.TravelLiftMM, 1)
 	def(&c.MatrixNozzleMM, 0.4)
 	def(&c.MatrixTempC, 260)
 	def(&c.FiberTempC, 240)
@@ -176,6 +236,18 @@ func (c *CCFProcess) applyDefaults() {
 	def(&c.FiberFeedMMS, 5)
 	def(&c.TravelFeedMMS, 120)
 	def(&c.FiberCutGcode, "M280 P0 S90")
+	def(&c.FiberToolOutput, 1)
+}
+
+// FiberCutLines returns the non-empty lines of FiberCutGcode.
+func (c CCFProcess) FiberCutLines() []string {
+	var out []string
+	for _, l := range strings.Split(c.FiberCutGcode, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 func (c CCFProcess) validate(v *validator) {
@@ -185,11 +257,18 @@ func (c CCFProcess) validate(v *validator) {
 		v.add("ccf.theta1_deg", "must be < theta2_deg (%v), got %v", c.Theta2Deg, c.Theta1Deg)
 	}
 	v.positive("ccf.kappa", c.Kappa)
+	v.within("ccf.theta_scale_deg", c.ThetaScaleDeg, 0.1, 180)
 	v.within("ccf.sharp_turn_deg", c.SharpTurnDeg, 0, 180)
 	v.oneOf("ccf.retraversal_penalty", c.RetraversalPenalty, "length", "unit")
 	v.within("ccf.u_turn_penalty", c.UTurnPenalty, 0, 1e6)
 	v.within("ccf.u_turn_boundary_penalty", c.UTurnBoundaryPenalty, 0, 1e6)
+	v.within("ccf.default_passes", float64(c.DefaultPasses), 1, 255)
+	v.within("ccf.hole_area_factor", c.HoleAreaFactor, 1, 1e9)
+	v.oneOf("ccf.euler_trail", c.EulerTrail, "open", "closed")
+	v.within("ccf.dfs_time_limit_s", c.DFSTimeLimitS, 0.001, 86400)
+	v.within("ccf.dfs_backtrack_budget", float64(c.DFSBacktrackBudget), 1, 1e9)
 	v.within("ccf.layers", float64(c.Layers), 0, 10000)
+	v.within("ccf.fiber_every", float64(c.FiberEvery), 0, 10000)
 	v.within("ccf.layer_height_mm", c.LayerHeightMM, 0.01, 5)
 	v.within("ccf.fiber_layer_height_mm", c.FiberLayerHeightMM, 0.01, 5)
 	v.within("ccf.matrix_line_width_mm", c.MatrixLineWidthMM, 0.05, 10)
@@ -198,6 +277,10 @@ func (c CCFProcess) validate(v *validator) {
 	v.within("ccf.infill_angle_deg", c.InfillAngleDeg, -180, 180)
 	v.within("ccf.filament_diameter_mm", c.FilamentDiameterMM, 0.5, 5)
 	v.within("ccf.fiber_width_mm", c.FiberWidthMM, 0.05, 10)
+	v.within("ccf.fiber_feed_ratio", c.FiberFeedRatio, 0.01, 100)
+	v.within("ccf.matrix_retract_mm", c.MatrixRetractMM, 0, 20)
+	v.within("ccf.retract_min_travel_mm", c.RetractMinTravelMM, 0, 1000)
+	v.within("ccf.travel_lift_mm", c.TravelLiftMM, 0, 50)
 	v.within("ccf.matrix_nozzle_mm", c.MatrixNozzleMM, 0.05, 5)
 	v.within("ccf.matrix_temp_degC", c.MatrixTempC, 0, 500)
 	v.within("ccf.fiber_temp_degC", c.FiberTempC, 0, 500)
@@ -205,6 +288,43 @@ func (c CCFProcess) validate(v *validator) {
 	v.positive("ccf.matrix_feed_mm_s", c.MatrixFeedMMS)
 	v.positive("ccf.fiber_feed_mm_s", c.FiberFeedMMS)
 	v.positive("ccf.travel_feed_mm_s", c.TravelFeedMMS)
+	lines := c.FiberCutLines()
+	if len(lines) == 0 {
+		v.add("ccf.fiber_cut_gcode", "must hold at least one G-code line")
+	}
+	for _, l := range lines {
+		if msg := gcodeLineProblem(l); msg != "" {
+			v.add("ccf.fiber_cut_gcode", "%q: %s", l, msg)
+		}
+	}
+	for _, x := range c.FiberOffsetXYMM {
+		v.within("ccf.fiber_offset_mm", x, -200, 200)
+	}
+	v.within("ccf.matrix_tool_output", float64(c.MatrixToolOutput), 0, 1)
+	v.within("ccf.fiber_tool_output", float64(c.FiberToolOutput), 0, 1)
+	if c.MatrixToolOutput == c.FiberToolOutput {
+		v.add("ccf.fiber_tool_output", "must differ from matrix_tool_output (%d)", c.MatrixToolOutput)
+	}
+}
+
+// gcodeLineProblem checks one machine command line the way a Marlin host
+// sends it: a G, M or T word first, printable ASCII, no '*' (checksum
+// separator) or ';' (comment), at most 80 bytes. It returns "" when fine.
+func gcodeLineProblem(l string) string {
+	if len(l) > 80 {
+		return "longer than 80 bytes"
+	}
+	switch l[0] {
+	case 'G', 'M', 'T', 'g', 'm', 't':
+	default:
+		return "must start with a G, M or T word"
+	}
+	for i := 0; i < len(l); i++ {
+		if c := l[i]; c < 0x20 || c > 0x7e || c == '*' || c == ';' {
+			return fmt.Sprintf("byte %d (%q) is not allowed (printable ASCII without '*' or ';')", i, c)
+		}
+	}
+	return ""
 }
 
 // LPBFProcess configures laser powder bed fusion scan planning and the

@@ -5,7 +5,12 @@
 // Every loader in this package returns node indices in the 0-based order of
 // the input file and edge indices in the order of the edge list, so a path
 // written by any other tool against the same file can be compared with
-// fabcell's own output.
+// fabcell's own output. Formats (Load picks one by name and content; each
+// loader's file documents its exact rules): the RL3DP Node/Edge text pair
+// (rl3dp.go), assembly_instances / Choreo JSON (assembly.go), conmech JSON
+// (conmech.go), Wavefront OBJ meshes (obj.go), binary PNG masks (pixel.go)
+// and layers of Common Layer Interface files (cli.go, package commonlayer).
+// Pixel graphs number their cells row-major from the top row.
 //
 // Invariants of a *Graph returned by a loader or by New:
 //   - len(Pos) == len(Grounded) == NumNodes();
@@ -21,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/golang/geo/r3"
@@ -132,6 +138,9 @@ type Meta struct {
 	// BendingStiff is false for edges declared as pin-ended/truss members
 	// (conmech "bending_stiff": false); nil means all rigid.
 	BendingStiff []bool
+	// Warnings lists recoverable oddities the loader noticed and how it
+	// resolved them (e.g. two disagreeing bed-frame origins), one line each.
+	Warnings []string
 }
 
 // Material is an isotropic strut material with a round (or given) section,
@@ -169,6 +178,21 @@ var (
 	ErrSyntax     = errors.New("syntax error")
 	ErrUnit       = errors.New("unsupported unit")
 	ErrDisconnect = errors.New("graph is disconnected")
+	// ErrMissing: a required field or section is absent.
+	ErrMissing = errors.New("missing field")
+	// ErrTruncated: the file ends in the middle of a record.
+	ErrTruncated = errors.New("truncated input")
+	// ErrNonBinary: a PNG mask has more than two grey levels.
+	ErrNonBinary = errors.New("image is not a binary mask")
+	// ErrUnsupported: a valid feature of the format fabcell cannot represent.
+	ErrUnsupported = errors.New("unsupported feature")
+	// ErrEmptyLayer: a layer of a layered file (CLI) has no geometry at
+	// all. It wraps ErrEmpty; `fabcell validate` skips such layers when it
+	// walks a whole file.
+	ErrEmptyLayer = fmt.Errorf("%w: empty layer", ErrEmpty)
+	// ErrNotModel: the file is a companion of a model (e.g. a conmech
+	// load-case file), not a model itself.
+	ErrNotModel = errors.New("not a model file")
 )
 
 // Limits bound what a loader accepts, so that a hostile or corrupt file
@@ -250,12 +274,30 @@ func (g *Graph) Index() {
 		fill[e.B]++
 	}
 	for v := 0; v < n; v++ {
-		s := g.adj[deg[v]:deg[v+1]]
-		sort.Slice(s, func(i, j int) bool { return s[i].To < s[j].To })
+		sortHalves(g.adj[deg[v]:deg[v+1]])
 	}
 	g.lengthMM = make([]float64, len(g.Edges))
 	for i, e := range g.Edges {
 		g.lengthMM[i] = g.Pos[e.A].Sub(g.Pos[e.B]).Norm()
+	}
+}
+
+// sortHalves sorts an adjacency list by neighbour. Lists are short (a
+// handful of struts, 4 pixel neighbours), so insertion sort avoids the
+// per-call allocation of sort.Slice; long lists use slices.SortFunc.
+func sortHalves(s []Half) {
+	if len(s) > 16 {
+		slices.SortFunc(s, func(a, b Half) int { return int(a.To) - int(b.To) })
+		return
+	}
+	for i := 1; i < len(s); i++ {
+		h := s[i]
+		j := i
+		for j > 0 && s[j-1].To > h.To {
+			s[j] = s[j-1]
+			j--
+		}
+		s[j] = h
 	}
 }
 

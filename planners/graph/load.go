@@ -34,8 +34,9 @@ func perr(file string, line int, sentinel error, format string, args ...any) *Pa
 // LoadOptions tune how a model file becomes a graph. The zero value is valid
 // and gives the documented defaults.
 type LoadOptions struct {
-	// Kind forces the graph kind; nil = infer from the file (names containing
-	// "_CCF" or with all z equal → Planar; PNG/CLI → Pixel; else Wireframe).
+	// Kind forces the graph kind; nil = infer from the file (RL3DP names
+	// containing "_CCF", or OBJ meshes with all z equal → Planar; PNG/CLI →
+	// Pixel; JSON models and everything else → Wireframe).
 	Kind *Kind
 	// GroundZMM: nodes with z below this are grounded when the format has no
 	// explicit flags (RL3DP text, OBJ). 0 = default 1 mm.
@@ -109,6 +110,7 @@ func Formats() []string {
 // select layer N of a layered format (CLI). The returned graph is validated
 // and indexed.
 func Load(path string, opts LoadOptions) (*Graph, error) {
+	selected := false
 	if i := strings.LastIndexByte(path, '#'); i > 0 {
 		if n, err := strconv.Atoi(path[i+1:]); err == nil {
 			if n < 0 {
@@ -116,6 +118,7 @@ func Load(path string, opts LoadOptions) (*Graph, error) {
 			}
 			opts.Layer = n
 			path = path[:i]
+			selected = true
 		}
 	}
 	if _, err := os.Stat(path); err != nil {
@@ -123,6 +126,9 @@ func Load(path string, opts LoadOptions) (*Graph, error) {
 	}
 	for _, f := range formats {
 		if f.Match(path) {
+			if selected && f.Layers == nil && opts.Layer != 0 {
+				return nil, perr(path, 0, ErrIndex, "layer %d does not exist: %s models have a single layer (#0)", opts.Layer, f.Name)
+			}
 			g, err := f.Load(path, opts)
 			if err != nil {
 				return nil, err
@@ -185,7 +191,8 @@ func finishGraph(file string, g *Graph) (*Graph, error) {
 }
 
 func unwrapSentinel(err error) error {
-	for _, s := range []error{ErrEmpty, ErrNoEdges, ErrSelfLoop, ErrDuplicate, ErrIndex, ErrNonFinite, ErrTooLarge, ErrSyntax, ErrUnit} {
+	for _, s := range []error{ErrEmptyLayer, ErrEmpty, ErrNoEdges, ErrSelfLoop, ErrDuplicate, ErrIndex, ErrNonFinite, ErrTooLarge,
+		ErrSyntax, ErrUnit, ErrMissing, ErrTruncated, ErrNonBinary, ErrUnsupported, ErrNotModel} {
 		if errors.Is(err, s) {
 			return s
 		}
