@@ -5,8 +5,11 @@
 //
 // Rules (after Klipper's configfile check_unused and Caddy's strict JSON):
 //   - unknown keys are errors, reported with their line;
-//   - a zero value means "use the default"; Defaults() returns a Cell with
-//     every default filled in and Load applies the same defaults;
+//   - a key the file omits takes its default (Defaults() returns a Cell
+//     with every default filled in); a key the file sets keeps its value,
+//     zero included — so "qos: 0" or "web_addr: ''" mean what they say.
+//     For Cells built in code, zero fields are defaulted by Defaults-style
+//     filling only through Parse/Load/Defaults;
 //   - Validate() checks ranges and cross-field rules and names the offending
 //     field by its YAML path (e.g. "safety.max_tcp_speed_mm_s").
 //
@@ -82,7 +85,12 @@ func Load(path string) (Cell, error) {
 	return c, nil
 }
 
-// Parse decodes YAML (unknown keys rejected), applies defaults and validates.
+// Parse decodes YAML (unknown keys rejected) over the defaults and
+// validates. Keys the file sets keep their value even when it is zero
+// (`mqtt.qos: 0`, `pendant.web_addr: ""`, `planner.epsilon: 0`); keys it
+// omits keep their defaults. Limits derived from other sections
+// (safety.max_displacement_mm from the nozzle, safety.max_laser_power_w
+// from lpbf.max_power_w) are re-derived unless the file sets them.
 func Parse(r io.Reader) (Cell, error) {
 	data, err := io.ReadAll(r)
 	if err != nil {
@@ -91,19 +99,51 @@ func Parse(r io.Reader) (Cell, error) {
 	if len(data) > MaxFileBytes {
 		return Cell{}, fmt.Errorf("config: file larger than %d bytes", MaxFileBytes)
 	}
-	var c Cell
+	c := Defaults()
 	if len(bytes.TrimSpace(data)) > 0 {
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		dec.KnownFields(true)
 		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
 			return Cell{}, fmt.Errorf("config: %s", strings.TrimPrefix(err.Error(), "yaml: "))
 		}
+		var root yaml.Node
+		if err := yaml.Unmarshal(data, &root); err != nil {
+			return Cell{}, fmt.Errorf("config: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+		}
+		if !hasKey(&root, "safety", "max_displacement_mm") {
+			c.Safety.MaxDisplacementMM = c.Wireframe.DisplacementLimitMM()
+		}
+		if !hasKey(&root, "safety", "max_laser_power_w") {
+			c.Safety.MaxLaserPowerW = c.LPBF.MaxPowerW
+		}
 	}
-	c.applyDefaults()
 	if err := c.Validate(); err != nil {
 		return Cell{}, err
 	}
 	return c, nil
+}
+
+// hasKey reports whether the YAML document sets the mapping key path.
+func hasKey(n *yaml.Node, path ...string) bool {
+	if n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	for _, k := range path {
+		if n.Kind != yaml.MappingNode {
+			return false
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == k {
+				next = n.Content[i+1]
+			}
+		}
+		if next == nil {
+			return false
+		}
+		n = next
+	}
+	return true
 }
 
 // Marshal writes the configuration as YAML.

@@ -268,14 +268,11 @@ func TestValidationJoinsAllProblems(t *testing.T) {
 	if err == nil {
 		t.Fatal("no error")
 	}
-	// ring: 0 means default (4); n_max and hot_threshold are both reported
-	for _, f := range []string{"planner.n_max", "lpbf.hot_threshold"} {
+	// an explicit ring: 0 is kept (and invalid); all three are reported
+	for _, f := range []string{"planner.ring", "planner.n_max", "lpbf.hot_threshold"} {
 		if !strings.Contains(err.Error(), f) {
 			t.Errorf("%v lacks %s", err, f)
 		}
-	}
-	if strings.Contains(err.Error(), "planner.ring") {
-		t.Errorf("ring 0 should mean the default: %v", err)
 	}
 }
 

@@ -1,0 +1,38 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestExplicitZerosKept(t *testing.T) {
+	c, err := Parse(strings.NewReader(`
+mqtt:
+  qos: 0
+pendant:
+  web_addr: ""
+safety:
+  min_tcp_height_mm: 0
+robot:
+  blend_radius_mm: 0
+planner:
+  epsilon: 0
+  seed: 0
+wireframe:
+  nozzle_diameter_mm: 0.8
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MQTT.QoS != 0 || c.Pendant.WebAddr != "" || c.Safety.MinTCPHeightMM != 0 || c.Robot.BlendRadiusMM != 0 || c.Planner.Epsilon != 0 || c.Planner.Seed != 0 {
+		t.Fatalf("explicit zeros replaced by defaults: %+v %+v %+v", c.MQTT, c.Pendant, c.Planner)
+	}
+	// omitted keys keep defaults; derived limit follows the nozzle
+	if c.MQTT.KeepAliveS != 30 || c.Safety.MaxDisplacementMM != 0.4 {
+		t.Fatalf("defaults lost: keepalive %d maxdisp %v", c.MQTT.KeepAliveS, c.Safety.MaxDisplacementMM)
+	}
+	c2, err := Parse(strings.NewReader("safety:\n  max_displacement_mm: 0.3\nwireframe:\n  nozzle_diameter_mm: 0.8\n"))
+	if err != nil || c2.Safety.MaxDisplacementMM != 0.3 {
+		t.Fatalf("explicit derived limit: %v %v", err, c2.Safety.MaxDisplacementMM)
+	}
+}
