@@ -37,7 +37,9 @@ type JournalEntry struct {
 	State State           `json:"state,omitempty"`
 	Note  string          `json:"note,omitempty"`
 	Job   *JobSpec        `json:"job,omitempty"`
-	At    time.Time       `json:"at"`
+	// HW are the executor's hardware references of a dispatched step.
+	HW map[string]int64 `json:"hw,omitempty"`
+	At time.Time        `json:"at"`
 }
 
 // Journal appends entries durably.

@@ -1,0 +1,686 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"fabcell/config"
+	"fabcell/planners"
+	"fabcell/safety"
+
+	"gopkg.in/yaml.v3"
+)
+
+// planProcessCheck rejects a spec whose process cannot run, before it is
+// queued.
+func planProcessCheck(spec JobSpec) (AdapterFactory, error) {
+	known := false
+	for _, p := range planners.ProcessNames() {
+		known = known || p == spec.Process
+	}
+	if !known {
+		return nil, fmt.Errorf("job %s: unknown process %q (known: %s)", spec.ID, spec.Process, strings.Join(planners.ProcessNames(), ", "))
+	}
+	return adapterFor(spec.Process)
+}
+
+// runner executes one job: planner → look-ahead buffer → checker/step
+// builder → dispatcher, with the safety monitor alongside.
+type runner struct {
+	m *Manager
+	j *job
+
+	cell  config.Cell
+	env   *Env
+	ad    Adapter
+	ex    Executor
+	jr    *Journal
+	total int // coverage units
+
+	planned    atomic.Int64 // moves emitted by the planner
+	ackedMoves atomic.Int64
+	stepsDone  atomic.Int64
+	covered    atomic.Int64
+
+	mu          sync.Mutex
+	robotPaused bool
+	robotReason string
+	userPaused  bool
+	pauses      int
+	starved     int
+	starvedFor  time.Duration
+	refusal     error
+	leadSeries  []LeadSample
+	stepSeries  []StepSample
+	abortErr    error
+	began       time.Time
+	watchdog    *safety.Watchdog
+	report      *Report
+}
+
+// LeadSample records the planner's lead over execution at one moment.
+type LeadSample struct {
+	T    float64 `json:"t_s"`
+	Lead int     `json:"lead_moves"`
+	Step int     `json:"step"`
+}
+
+// StepSample records one executed step.
+type StepSample struct {
+	Seq       int     `json:"seq"`
+	Label     string  `json:"label"`
+	Moves     int     `json:"moves"`
+	DurationS float64 `json:"duration_s"`
+	EndS      float64 `json:"end_s"`
+}
+
+func (r *runner) log() func(msg string, args ...any) { return r.m.log.Info }
+
+func (r *runner) run(ctx context.Context) error {
+	spec := r.j.spec
+	r.began = r.m.opts.Now()
+	cell := r.m.opts.Cell
+	if p := spec.CellPath(); p != "" {
+		c, err := config.Load(p)
+		if err != nil {
+			return err
+		}
+		cell = c
+	}
+	cell, err := applyOverrides(cell, spec)
+	if err != nil {
+		return err
+	}
+	r.cell = cell
+	gate := safety.New(cell)
+	proc, err := planners.NewProcess(spec.Process, cell)
+	if err != nil {
+		return err
+	}
+	factory, err := adapterFor(spec.Process)
+	if err != nil {
+		return err
+	}
+	modelPath, err := r.m.resolveModel(spec)
+	if err != nil {
+		return err
+	}
+	g, err := proc.Load(modelPath)
+	if err != nil {
+		return err
+	}
+	sess, err := proc.NewSession(g)
+	if err != nil {
+		return err
+	}
+	pl, err := planners.NewPlanner(cell.Planner.Name, planners.Options{Config: cell.Planner, Process: proc})
+	if err != nil {
+		return err
+	}
+	r.j.mu.Lock()
+	r.j.info.Planner = cell.Planner.Name
+	r.j.mu.Unlock()
+	r.env = &Env{Job: spec, Cell: cell, Gate: gate, Graph: g, Process: proc, IO: r.m.opts.IO}
+	ad, ex, err := factory(ctx, r.env)
+	if err != nil {
+		return err
+	}
+	r.ad, r.ex = ad, ex
+	defer ex.Close()
+
+	// Journal: recover what was acknowledged before.
+	jpath := r.m.journalPath(spec.ID)
+	rec, err := ReadJournal(jpath)
+	if err != nil {
+		return err
+	}
+	if rec.Job != nil && (rec.Job.Process != spec.Process || rec.Job.Model != spec.Model || rec.Job.ModelInline != spec.ModelInline) {
+		return fmt.Errorf("journal %s belongs to a different job (process %s, model %s)", jpath, rec.Job.Process, rec.Job.Model)
+	}
+	jr, err := OpenJournal(jpath, true)
+	if err != nil {
+		return err
+	}
+	r.jr = jr
+	defer jr.Close()
+	if rec.Job == nil {
+		sp := spec
+		if err := jr.Append(JournalEntry{Kind: "job", Job: &sp}); err != nil {
+			return err
+		}
+	}
+	_, r.total = sess.Progress()
+	if err := r.j.sm.To(Planning, "planning and checking ahead of execution"); err != nil {
+		return err
+	}
+	r.publishState()
+
+	if err := ex.Begin(ctx); err != nil {
+		return fmt.Errorf("executor: %w", err)
+	}
+	// Replay acknowledged steps into the planner's and the checker's state.
+	replay := func(moves []planners.Move) ([]Step, error) {
+		var steps []Step
+		for _, mv := range moves {
+			if sess.Current() < 0 {
+				if err := sess.Begin(mv.From); err != nil {
+					return nil, err
+				}
+			}
+			if mv.From != sess.Current() {
+				return nil, fmt.Errorf("journal move %d→%d does not start at node %d", mv.From, mv.To, sess.Current())
+			}
+			sess.Apply(mv)
+			st, err := ad.Apply(mv)
+			if err != nil {
+				return nil, err
+			}
+			steps = append(steps, st...)
+		}
+		return steps, nil
+	}
+	if len(rec.Acked) > 0 {
+		if _, err := replay(rec.Acked); err != nil {
+			return fmt.Errorf("resume from journal: %w", err)
+		}
+		r.stepsDone.Store(int64(rec.AckedSteps))
+		r.ackedMoves.Store(int64(len(rec.Acked)))
+		r.planned.Store(int64(len(rec.Acked)))
+		d, _ := sess.Progress()
+		r.covered.Store(int64(d))
+		r.j.mu.Lock()
+		r.j.info.Resumed = true
+		r.j.mu.Unlock()
+		r.m.log.Info("resuming from journal", "job", spec.ID, "acked_steps", rec.AckedSteps, "acked_moves", len(rec.Acked))
+	}
+	var pending []Step
+	if rec.InFlight != nil {
+		done, known, err := ex.Completed(ctx, *rec.InFlight)
+		if err != nil {
+			return fmt.Errorf("check in-flight step %d: %w", rec.InFlight.Seq, err)
+		}
+		steps, err := replay(rec.InFlight.Moves)
+		if err != nil {
+			return fmt.Errorf("resume in-flight step: %w", err)
+		}
+		r.planned.Add(int64(len(rec.InFlight.Moves)))
+		if known && done {
+			if err := jr.Append(JournalEntry{Kind: "acked", Seq: rec.InFlight.Seq, Note: "confirmed by hardware after restart"}); err != nil {
+				return err
+			}
+			r.stepsDone.Add(1)
+			r.ackedMoves.Add(int64(len(rec.InFlight.Moves)))
+		} else {
+			if !known {
+				r.m.log.Warn("in-flight step state unknown after restart; dispatching it again", "job", spec.ID, "seq", rec.InFlight.Seq)
+				r.m.publish(Event{Kind: "error", JobID: spec.ID, Message: fmt.Sprintf("step %d was in flight at the crash and the hardware cannot confirm it; dispatching it again", rec.InFlight.Seq)})
+			}
+			for i := range steps {
+				steps[i].Seq = rec.InFlight.Seq
+			}
+			pending = steps
+		}
+	}
+
+	r.watchdog = safety.NewWatchdog(time.Duration(cell.Safety.WatchdogS*float64(time.Second)), nil)
+	runCtx, cancelRun := context.WithCancel(ctx)
+	defer cancelRun()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Add(2)
+	go func() { defer wg.Done(); r.monitor(runCtx, cancelRun) }()
+	go func() {
+		defer wg.Done()
+		r.watchdog.Run(runCtx, func(v *safety.Violation) {
+			r.m.log.Error("watchdog", "job", spec.ID, "err", v)
+			r.m.publish(Event{Kind: "error", JobID: spec.ID, Message: v.Error()})
+			sctx, c := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = ex.SafePoint(sctx)
+			c()
+		})
+	}()
+
+	depth := cell.Controller.LookaheadDepth
+	steps := make(chan Step, depth)
+	checkErr := make(chan error, 1)
+	nextSeq := int(r.stepsDone.Load()) + len(pending)
+	if !sess.Done() {
+		moves, wait := planners.Stream(runCtx, pl, sess, depth)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(steps)
+			emit := func(ss []Step) bool {
+				for _, s := range ss {
+					s.Seq = nextSeq
+					nextSeq++
+					select {
+					case steps <- s:
+					case <-runCtx.Done():
+						return false
+					}
+				}
+				return true
+			}
+			for mv := range moves {
+				r.planned.Add(1)
+				if err := ad.Check(mv); err != nil {
+					r.mu.Lock()
+					r.refusal = fmt.Errorf("move %d (%d→%d %s) refused: %w", r.planned.Load()-1, mv.From, mv.To, mv.Kind, err)
+					r.mu.Unlock()
+					checkErr <- r.refusal
+					cancelRun()
+					for range moves {
+					}
+					wait()
+					return
+				}
+				ss, err := ad.Apply(mv)
+				if err != nil {
+					checkErr <- err
+					cancelRun()
+					for range moves {
+					}
+					wait()
+					return
+				}
+				if !emit(ss) {
+					for range moves {
+					}
+					wait()
+					return
+				}
+			}
+			if err := wait(); err != nil {
+				if runCtx.Err() == nil {
+					checkErr <- fmt.Errorf("planner: %w", err)
+				}
+				return
+			}
+			ss, err := ad.Flush()
+			if err != nil {
+				checkErr <- err
+				return
+			}
+			emit(ss)
+		}()
+	} else {
+		ss, err := ad.Flush()
+		if err != nil {
+			return err
+		}
+		for _, s := range ss {
+			s.Seq = nextSeq
+			nextSeq++
+			pending = append(pending, s)
+		}
+		close(steps)
+	}
+
+	err = r.dispatch(runCtx, ctx, pending, steps, checkErr)
+	cancelRun()
+	if err != nil {
+		return r.explain(ctx, err)
+	}
+	select {
+	case e := <-checkErr:
+		return e
+	default:
+	}
+	if !sess.Done() && spec.MaxSteps == 0 {
+		return errors.New("plan ended before coverage was complete")
+	}
+	endCtx, c := context.WithTimeout(context.Background(), 30*time.Second)
+	defer c()
+	if err := ex.End(endCtx); err != nil {
+		return fmt.Errorf("executor end: %w", err)
+	}
+	return nil
+}
+
+// explain turns a dispatch error into the job's final error.
+func (r *runner) explain(ctx context.Context, err error) error {
+	r.mu.Lock()
+	ref, ab := r.refusal, r.abortErr
+	r.mu.Unlock()
+	switch {
+	case ref != nil:
+		return ref
+	case ab != nil:
+		return &abortError{ab}
+	case ctx.Err() != nil:
+		return ctx.Err()
+	}
+	return err
+}
+
+// dispatch executes steps in order, journaling each before and after.
+func (r *runner) dispatch(ctx, jobCtx context.Context, pending []Step, steps <-chan Step, checkErr <-chan error) error {
+	first := true
+	next := func() (Step, bool, error) {
+		if len(pending) > 0 {
+			s := pending[0]
+			pending = pending[1:]
+			return s, true, nil
+		}
+		select {
+		case e := <-checkErr:
+			return Step{}, false, e
+		default:
+		}
+		select {
+		case s, ok := <-steps:
+			return s, ok, nil
+		default:
+		}
+		// The look-ahead buffer is empty while planning continues: the
+		// robot would wait for the planner. Go to a safe point first.
+		if !first {
+			r.mu.Lock()
+			r.starved++
+			r.mu.Unlock()
+			t0 := time.Now()
+			if err := r.ex.SafePoint(ctx); err != nil {
+				return Step{}, false, fmt.Errorf("safe point: %w", err)
+			}
+			defer func() {
+				r.mu.Lock()
+				r.starvedFor += time.Since(t0)
+				r.mu.Unlock()
+			}()
+		}
+		select {
+		case e := <-checkErr:
+			return Step{}, false, e
+		case s, ok := <-steps:
+			return s, ok, nil
+		case <-ctx.Done():
+			return Step{}, false, ctx.Err()
+		}
+	}
+	for {
+		r.watchdog.Kick()
+		if err := r.waitIfPaused(ctx); err != nil {
+			return err
+		}
+		s, ok, err := next()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return nil
+		}
+		if first {
+			first = false
+			if st, _ := r.j.sm.State(); st == Planning {
+				if err := r.j.sm.To(Running, "executing checked steps"); err != nil {
+					return err
+				}
+				r.publishState()
+			}
+		}
+		if p, ok := r.ex.(Preparer); ok {
+			if err := p.Prepare(ctx, &s); err != nil {
+				return fmt.Errorf("step %d (%s): prepare: %w", s.Seq, s.Label, err)
+			}
+		}
+		if err := r.jr.Append(JournalEntry{Kind: "dispatched", Seq: s.Seq, Moves: s.Moves, Note: s.Label, HW: s.HW}); err != nil {
+			return err
+		}
+		t0 := time.Now()
+		if err := r.ex.Do(ctx, s); err != nil {
+			return fmt.Errorf("step %d (%s): %w", s.Seq, s.Label, err)
+		}
+		if err := r.jr.Append(JournalEntry{Kind: "acked", Seq: s.Seq}); err != nil {
+			return err
+		}
+		r.stepsDone.Add(1)
+		r.ackedMoves.Add(int64(len(s.Moves)))
+		for _, mv := range s.Moves {
+			if mv.Kind == planners.Print {
+				r.covered.Add(1)
+			}
+		}
+		now := time.Since(r.began).Seconds()
+		r.mu.Lock()
+		r.stepSeries = append(r.stepSeries, StepSample{Seq: s.Seq, Label: s.Label, Moves: len(s.Moves), DurationS: time.Since(t0).Seconds(), EndS: now})
+		r.leadSeries = append(r.leadSeries, LeadSample{T: now, Lead: int(r.planned.Load() - r.ackedMoves.Load()), Step: s.Seq})
+		r.mu.Unlock()
+		r.updateInfo()
+		if max := r.j.spec.MaxSteps; max > 0 && int(r.stepsDone.Load()) >= max {
+			return nil
+		}
+	}
+}
+
+// waitIfPaused blocks between steps while the operator paused the job.
+func (r *runner) waitIfPaused(ctx context.Context) error {
+	r.j.mu.Lock()
+	req := r.j.pauseReq
+	r.j.mu.Unlock()
+	if !req {
+		return nil
+	}
+	if err := r.ex.SafePoint(ctx); err != nil {
+		return fmt.Errorf("safe point: %w", err)
+	}
+	r.setPaused(true, false, "paused by operator")
+	defer r.setPaused(false, false, "resumed by operator")
+	for {
+		r.j.mu.Lock()
+		req = r.j.pauseReq
+		r.j.mu.Unlock()
+		if !req {
+			return nil
+		}
+		select {
+		case <-r.j.resumeCh:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		r.watchdog.Kick()
+	}
+}
+
+// setPaused records a pause source (operator or robot) and moves the state
+// machine: paused while any source holds, running when none does.
+func (r *runner) setPaused(on, robot bool, reason string) {
+	r.mu.Lock()
+	before := r.userPaused || r.robotPaused
+	if robot {
+		r.robotPaused, r.robotReason = on, reason
+	} else {
+		r.userPaused = on
+	}
+	after := r.userPaused || r.robotPaused
+	if !before && after {
+		r.pauses++
+	}
+	r.mu.Unlock()
+	st, _ := r.j.sm.State()
+	switch {
+	case after && st != Paused && !st.Terminal():
+		if r.j.sm.To(Paused, reason) == nil {
+			r.publishState()
+		}
+	case !after && st == Paused:
+		if r.j.sm.To(Running, reason) == nil {
+			r.publishState()
+		}
+	}
+}
+
+// monitor watches the robot through the executor's status and applies the
+// safety verdicts; it also publishes rate-limited telemetry.
+func (r *runner) monitor(ctx context.Context, cancel context.CancelFunc) {
+	period := 10 * time.Millisecond
+	telEvery := time.Duration(float64(time.Second) / r.cell.MQTT.TelemetryHz)
+	t := time.NewTicker(period)
+	defer t.Stop()
+	lastTel := time.Time{}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			r.watchdog.Kick()
+			if st, ok := r.ex.Status(); ok {
+				v, viol := r.env.Gate.Assess(st)
+				switch v {
+				case safety.Continue:
+					r.mu.Lock()
+					was := r.robotPaused
+					r.mu.Unlock()
+					if was {
+						r.setPaused(false, true, "robot back to normal")
+					}
+				case safety.Pause:
+					r.mu.Lock()
+					was, why := r.robotPaused, r.robotReason
+					r.mu.Unlock()
+					if !was || why != viol.Error() {
+						r.setPaused(true, true, viol.Error())
+					}
+				case safety.Abort:
+					r.mu.Lock()
+					r.abortErr = viol
+					r.mu.Unlock()
+					r.m.publish(Event{Kind: "error", JobID: r.j.spec.ID, Message: viol.Error()})
+					cancel()
+					return
+				}
+			}
+			if now.Sub(lastTel) >= telEvery {
+				lastTel = now
+				tel := map[string]float64{
+					"planner_lead_moves": float64(r.planned.Load() - r.ackedMoves.Load()),
+					"step":               float64(r.stepsDone.Load()),
+				}
+				for k, v := range r.ex.Telemetry() {
+					tel[k] = v
+				}
+				r.m.publish(Event{Kind: "telemetry", JobID: r.j.spec.ID, Telemetry: tel})
+			}
+		}
+	}
+}
+
+func (r *runner) updateInfo() {
+	done := r.stepsDone.Load()
+	elapsed := time.Since(r.began).Seconds()
+	r.mu.Lock()
+	starved, pauses := r.starved, r.pauses
+	r.mu.Unlock()
+	r.j.mu.Lock()
+	r.j.info.StepsDone = int(done)
+	r.j.info.MovesDone = int(r.ackedMoves.Load())
+	r.j.info.MovesPlanned = int(r.planned.Load())
+	r.j.info.PlannerLead = r.j.info.MovesPlanned - r.j.info.MovesDone
+	if r.total > 0 {
+		r.j.info.Progress = math.Min(1, float64(r.covered.Load())/float64(r.total))
+	}
+	if p := r.j.info.Progress; p > 0 && p < 1 {
+		r.j.info.ETA = elapsed * (1 - p) / p
+	}
+	r.j.info.Starved, r.j.info.Pauses = starved, pauses
+	r.j.mu.Unlock()
+	r.m.publish(Event{Kind: "progress", JobID: r.j.spec.ID, Info: ptr(r.j.snapshot())})
+}
+
+func (r *runner) publishState() {
+	r.m.publish(Event{Kind: "state", JobID: r.j.spec.ID, Info: ptr(r.j.snapshot())})
+}
+
+// finish records metrics and writes the run report.
+func (r *runner) finish() {
+	if r.ad == nil {
+		return
+	}
+	r.updateInfo()
+	metrics := r.ad.Metrics()
+	r.mu.Lock()
+	metrics["starved"] = float64(r.starved)
+	metrics["starved_s"] = r.starvedFor.Seconds()
+	metrics["pauses"] = float64(r.pauses)
+	r.mu.Unlock()
+	metrics["steps"] = float64(r.stepsDone.Load())
+	metrics["elapsed_s"] = time.Since(r.began).Seconds()
+	r.j.mu.Lock()
+	r.j.info.Metrics = metrics
+	r.j.mu.Unlock()
+	if r.jr != nil {
+		st, reason := r.j.sm.State()
+		_ = r.jr.Append(JournalEntry{Kind: "state", State: st, Note: reason})
+	}
+	path, err := r.writeReport(metrics)
+	if err != nil {
+		r.m.log.Error("run report", "job", r.j.spec.ID, "err", err)
+		return
+	}
+	r.j.mu.Lock()
+	r.j.info.Report = path
+	r.j.mu.Unlock()
+}
+
+// applyOverrides applies the spec's planner/ring/seed and params (YAML
+// paths such as "robot.print_speed_mm_s") to a copy of the cell and
+// re-validates it.
+func applyOverrides(cell config.Cell, spec JobSpec) (config.Cell, error) {
+	if spec.Planner != "" {
+		cell.Planner.Name = spec.Planner
+	}
+	if spec.Ring > 0 {
+		cell.Planner.Ring = spec.Ring
+	}
+	if spec.Seed != 0 {
+		cell.Planner.Seed = spec.Seed
+	}
+	if len(spec.Params) > 0 {
+		data, err := cell.Marshal()
+		if err != nil {
+			return cell, err
+		}
+		var tree map[string]any
+		if err := yaml.Unmarshal(data, &tree); err != nil {
+			return cell, err
+		}
+		for _, k := range sortedKeys(spec.Params) {
+			parts := strings.Split(k, ".")
+			node := tree
+			for i, p := range parts {
+				if i == len(parts)-1 {
+					if _, ok := node[p]; !ok {
+						return cell, fmt.Errorf("job %s: param %q: unknown configuration key", spec.ID, k)
+					}
+					node[p] = spec.Params[k]
+					break
+				}
+				next, ok := node[p].(map[string]any)
+				if !ok {
+					return cell, fmt.Errorf("job %s: param %q: unknown configuration key", spec.ID, k)
+				}
+				node = next
+			}
+		}
+		out, err := yaml.Marshal(tree)
+		if err != nil {
+			return cell, err
+		}
+		c, err := config.Parse(strings.NewReader(string(out)))
+		if err != nil {
+			return cell, fmt.Errorf("job %s: params: %w", spec.ID, err)
+		}
+		cell = c
+	}
+	if err := cell.Validate(); err != nil {
+		return cell, fmt.Errorf("job %s: %w", spec.ID, err)
+	}
+	return cell, nil
+}
