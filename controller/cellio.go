@@ -65,3 +65,12 @@ func (c *CellIO) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Robot returns the robot link, or an error naming what is missing.
+func (c *CellIO) Robot() (*RobotLink, error) {
+	d, ok := c.Device("robot")
+	if !ok {
+		return nil, errors.New("no robot connection: set robot.host in the cell configuration, or run with --dry-run")
+	}
+	return d.(*RobotLink), nil
+}

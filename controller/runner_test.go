@@ -74,29 +74,29 @@ func (e *recExec) executed() []Step {
 	return append([]Step(nil), e.steps...)
 }
 
-// travelAdapter: one step per move; refuses the move with index refuseAt.
-type travelAdapter struct {
+// recAdapter: one step per move; refuses the move with index refuseAt.
+type recAdapter struct {
 	gate     *safety.Gate
 	n        int
 	refuseAt int
 }
 
-func (a *travelAdapter) Check(m planners.Move) error {
+func (a *recAdapter) Check(m planners.Move) error {
 	if a.n == a.refuseAt {
 		return a.gate.CheckMotion(safety.Motion{Where: fmt.Sprintf("move %d", a.n), Linear: true,
 			FromMM: r3.Vector{X: 400, Z: 100}, ToMM: r3.Vector{X: 410, Z: 100}, TCPSpeedMMS: 99999, BedZMM: math.NaN()})
 	}
 	return nil
 }
-func (a *travelAdapter) Apply(m planners.Move) ([]Step, error) {
+func (a *recAdapter) Apply(m planners.Move) ([]Step, error) {
 	a.n++
 	return []Step{{Moves: []planners.Move{m}, Label: fmt.Sprintf("%s %d→%d", m.Kind, m.From, m.To)}}, nil
 }
-func (a *travelAdapter) Flush() ([]Step, error) { return nil, nil }
-func (a *travelAdapter) Metrics() map[string]float64 {
+func (a *recAdapter) Flush() ([]Step, error) { return nil, nil }
+func (a *recAdapter) Metrics() map[string]float64 {
 	return map[string]float64{"applied": float64(a.n)}
 }
-func (a *travelAdapter) Series() map[string][]float64 { return nil }
+func (a *recAdapter) Series() map[string][]float64 { return nil }
 
 var (
 	testExecMu sync.Mutex
@@ -105,10 +105,13 @@ var (
 )
 
 func init() {
-	RegisterAdapter("travel", func(ctx context.Context, env *Env) (Adapter, Executor, error) {
+	planners.RegisterProcess("travel-rec", func(cfg config.Cell) (planners.Process, error) {
+		return &planners.TravelProcess{Cfg: cfg, TurnWeight: 0.1}, nil
+	})
+	RegisterAdapter("travel-rec", func(ctx context.Context, env *Env) (Adapter, Executor, error) {
 		testExecMu.Lock()
 		defer testExecMu.Unlock()
-		return &travelAdapter{gate: env.Gate, refuseAt: refuseAt}, testExec, nil
+		return &recAdapter{gate: env.Gate, refuseAt: refuseAt}, testExec, nil
 	})
 }
 
@@ -148,11 +151,11 @@ func TestPipelineCompletes(t *testing.T) {
 	defer m.Close()
 	events, unsub := m.Subscribe(4096)
 	defer unsub()
-	if _, existed, err := m.Submit(JobSpec{ID: "femur", Process: "travel", Model: modelPath(t)}); err != nil || existed {
+	if _, existed, err := m.Submit(JobSpec{ID: "femur", Process: "travel-rec", Model: modelPath(t)}); err != nil || existed {
 		t.Fatal(err, existed)
 	}
 	// duplicate submission: same job, not a second print
-	if info, existed, err := m.Submit(JobSpec{ID: "femur", Process: "travel", Model: modelPath(t)}); err != nil || !existed || info.ID != "femur" {
+	if info, existed, err := m.Submit(JobSpec{ID: "femur", Process: "travel-rec", Model: modelPath(t)}); err != nil || !existed || info.ID != "femur" {
 		t.Fatalf("duplicate: %v %v", err, existed)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -208,7 +211,7 @@ func TestPipelineRefusalStopsDispatch(t *testing.T) {
 	setExec(ex, 5)
 	m := NewManager(Options{Cell: testCell(t), AutoStart: true})
 	defer m.Close()
-	m.Submit(JobSpec{ID: "r", Process: "travel", Model: modelPath(t)})
+	m.Submit(JobSpec{ID: "r", Process: "travel-rec", Model: modelPath(t)})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	info, _ := m.Wait(ctx, "r")
@@ -227,7 +230,7 @@ func TestPipelinePauseResumeCancel(t *testing.T) {
 	setExec(ex, -1)
 	m := NewManager(Options{Cell: testCell(t), AutoStart: true})
 	defer m.Close()
-	m.Submit(JobSpec{ID: "p", Process: "travel", Model: modelPath(t)})
+	m.Submit(JobSpec{ID: "p", Process: "travel-rec", Model: modelPath(t)})
 	waitFor(t, func() bool { i, _ := m.Job("p"); return i.StepsDone > 10 })
 	if err := m.Pause("p", "operator"); err != nil {
 		t.Fatal(err)
@@ -262,7 +265,7 @@ func TestPipelineRobotPauseAndAbort(t *testing.T) {
 	setExec(ex, -1)
 	m := NewManager(Options{Cell: testCell(t), AutoStart: true})
 	defer m.Close()
-	m.Submit(JobSpec{ID: "s", Process: "travel", Model: modelPath(t)})
+	m.Submit(JobSpec{ID: "s", Process: "travel-rec", Model: modelPath(t)})
 	waitFor(t, func() bool { i, _ := m.Job("s"); return i.StepsDone > 5 })
 	ex.mu.Lock()
 	ex.status.SafetyMode = safety.SafetyModeProtectiveStop
@@ -292,7 +295,7 @@ func TestPipelineResumeFromJournal(t *testing.T) {
 	ex1 := &recExec{failAt: -1, blockAt: 40}
 	setExec(ex1, -1)
 	m1 := NewManager(Options{Cell: cell, AutoStart: true})
-	m1.Submit(JobSpec{ID: "crash", Process: "travel", Model: modelPath(t)})
+	m1.Submit(JobSpec{ID: "crash", Process: "travel-rec", Model: modelPath(t)})
 	waitFor(t, func() bool { i, _ := m1.Job("crash"); return i.StepsDone == 40 })
 	time.Sleep(20 * time.Millisecond)
 	m1.Close() // abort with step 40 in flight
@@ -305,7 +308,7 @@ func TestPipelineResumeFromJournal(t *testing.T) {
 	setExec(ex2, -1)
 	m2 := NewManager(Options{Cell: cell, AutoStart: true})
 	defer m2.Close()
-	m2.Submit(JobSpec{ID: "crash", Process: "travel", Model: modelPath(t)})
+	m2.Submit(JobSpec{ID: "crash", Process: "travel-rec", Model: modelPath(t)})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	info, _ := m2.Wait(ctx, "crash")

@@ -48,6 +48,7 @@ const (
 	CmdStdAnalog   = 10 // pin, fraction
 	CmdDwell       = 11 // seconds
 	CmdQuit        = 12
+	CmdSetTCP      = 13 // pose[6]: flange → TCP
 	numParams      = 10
 	statusExited   = 0
 	statusReady    = 1
@@ -141,6 +142,8 @@ func DispatcherScript(offset int, nonce int32) (string, error) {
 	w(4, "set_configurable_digital_out(floor(%s + 0.5), %s > 0.5)", in(0), in(1))
 	w(3, "elif cmd == %d:", CmdStdAnalog)
 	w(4, "set_standard_analog_out(floor(%s + 0.5), %s)", in(0), in(1))
+	w(3, "elif cmd == %d:", CmdSetTCP)
+	w(4, "set_tcp(p[%s])", six())
 	w(3, "elif cmd == %d:", CmdDwell)
 	w(4, "sleep(%s)", in(0))
 	w(3, "elif cmd == %d:", CmdQuit)
@@ -391,3 +394,61 @@ func (d *Dispatcher) Dwell(ctx context.Context, dur time.Duration) error {
 
 // Quit ends the dispatcher program.
 func (d *Dispatcher) Quit(ctx context.Context) error { return d.do(ctx, CmdQuit) }
+
+// SetTCP sets the tool centre point (flange → TCP, metres and rotation
+// vector) for all following moves (URScript set_tcp).
+func (d *Dispatcher) SetTCP(ctx context.Context, tcp Pose) error {
+	return d.do(ctx, CmdSetTCP, tcp[0], tcp[1], tcp[2], tcp[3], tcp[4], tcp[5])
+}
+
+// Nonce returns the instance nonce of this dispatcher (output register +2
+// while it runs).
+func (d *Dispatcher) Nonce() int32 { return d.nonce }
+
+// Seq returns the sequence number of the last command sent; the next
+// command gets Seq()+1.
+func (d *Dispatcher) Seq() int32 {
+	d.cmdCh <- struct{}{}
+	defer func() { <-d.cmdCh }()
+	return d.seq
+}
+
+// AwaitAck waits until the dispatcher acknowledged command seq. Unlike the
+// command methods it rides out protective and safeguard stops: after the
+// operator unlocks the stop and resumes the program, the controller
+// finishes the interrupted move and acknowledges it. It fails when the
+// dispatcher program stops or is replaced, or ctx ends.
+func (d *Dispatcher) AwaitAck(ctx context.Context, seq int32) error {
+	var failure error
+	f, err := d.c.Wait(ctx, func(f *rtde.Frame) bool {
+		last, status, nonce, _ := DispatcherRegisters(f, d.offset)
+		if nonce != d.nonce {
+			failure = fmt.Errorf("%w: another program replaced it", ErrProgramStopped)
+			return true
+		}
+		if status == statusExited {
+			failure = ErrProgramStopped
+			return true
+		}
+		return last >= seq && status == statusReady
+	})
+	if err != nil {
+		return fmt.Errorf("script: awaiting ack of seq %d: %w", seq, err)
+	}
+	if failure != nil {
+		return fmt.Errorf("script: awaiting ack of seq %d: %w", seq, failure)
+	}
+	if _, _, _, code := DispatcherRegisters(f, d.offset); code != 0 {
+		return fmt.Errorf("%w: seq %d error code %d", ErrCommandFailed, seq, code)
+	}
+	return nil
+}
+
+// DispatcherRegisters reads a dispatcher's output registers from a frame:
+// last acknowledged sequence number, status (1 ready, 2 busy, 0 exited),
+// instance nonce and the last error code. After a controller restart these
+// tell whether the command that was in flight completed.
+func DispatcherRegisters(f *rtde.Frame, offset int) (lastAck, status, nonce, code int32) {
+	reg := func(i int) int32 { v, _ := f.Int32(rtde.OutputIntRegister(offset + i)); return v }
+	return reg(0), reg(1), reg(2), reg(3)
+}
