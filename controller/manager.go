@@ -432,6 +432,11 @@ func (m *Manager) runJob(j *job) {
 		switch {
 		case err == nil:
 			to, why = Completed, "all steps acknowledged"
+			r.mu.Lock()
+			if r.stoppedEarly != "" {
+				why = r.stoppedEarly
+			}
+			r.mu.Unlock()
 		case errors.Is(err, context.Canceled):
 			j.mu.Lock()
 			why = j.cancelMsg

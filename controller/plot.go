@@ -95,7 +95,7 @@ func (c Chart) WritePNG(w io.Writer) error {
 			x, y := px(0)
 			img.Set(x, y, col)
 		}
-		label(img, left+pw-150, top+15+12*si, s.Name, col)
+		label(img, left+10, top+15+12*si, s.Name, col)
 	}
 	return png.Encode(w, img)
 }

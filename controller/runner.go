@@ -61,6 +61,8 @@ type runner struct {
 	abortErr    error
 	began       time.Time
 	watchdog    *safety.Watchdog
+	// stoppedEarly explains a completion before full coverage (max_steps).
+	stoppedEarly string
 	report      *Report
 }
 
@@ -454,6 +456,9 @@ func (r *runner) dispatch(ctx, jobCtx context.Context, pending []Step, steps <-c
 		r.mu.Unlock()
 		r.updateInfo()
 		if max := r.j.spec.MaxSteps; max > 0 && int(r.stepsDone.Load()) >= max {
+			r.mu.Lock()
+			r.stoppedEarly = fmt.Sprintf("stopped after max_steps=%d (run again to continue from the journal)", max)
+			r.mu.Unlock()
 			return nil
 		}
 	}
