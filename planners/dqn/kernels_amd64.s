@@ -1,0 +1,392 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// AVX2/FMA kernels for kernels_amd64.go. Go assembler operand order:
+// VFMADD231PD x, y, z  computes  z += y·x.
+
+// NN_ADVANCE moves the A pointers to step k+1 and B to row k+1.
+#define NN_ADVANCE \
+	ADDQ R12, R8 \
+	ADDQ R12, R9 \
+	ADDQ R12, R10 \
+	ADDQ R12, R11 \
+	ADDQ R13, DI
+
+// NN_SETUP points R8..R11 at A(0..3, 0), DI at the B column block (R14),
+// CX = kk.
+#define NN_SETUP \
+	MOVQ ai+24(FP), CX \
+	SHLQ $3, CX \
+	MOVQ SI, R8 \
+	LEAQ (SI)(CX*1), R9 \
+	LEAQ (R9)(CX*1), R10 \
+	LEAQ (R10)(CX*1), R11 \
+	MOVQ R14, DI \
+	MOVQ kk+64(FP), CX
+
+// func ntKernel4(c *float64, ldc int, a *float64, lda int, b *float64, ldb int, npairs int, kk int, mask *[4]int64)
+TEXT ·ntKernel4(SB), NOSPLIT, $0-72
+	MOVQ c+0(FP), BX
+	MOVQ ldc+8(FP), DX
+	SHLQ $3, DX
+	MOVQ a+16(FP), R8
+	MOVQ lda+24(FP), AX
+	SHLQ $3, AX
+	LEAQ (R8)(AX*1), R9
+	LEAQ (R9)(AX*1), R10
+	LEAQ (R10)(AX*1), R11
+	MOVQ b+32(FP), SI
+	MOVQ ldb+40(FP), DI
+	SHLQ $3, DI
+	MOVQ npairs+48(FP), CX
+	MOVQ kk+56(FP), AX
+	MOVQ AX, R14
+	ANDQ $3, R14
+	ANDQ $-4, AX
+	SHLQ $3, AX
+	MOVQ mask+64(FP), R12
+	VMOVDQU (R12), Y15
+
+ntpair:
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+	XORQ R12, R12
+	LEAQ (SI)(DI*1), R13
+
+ntk:
+	CMPQ R12, AX
+	JGE  nttail
+	VMOVUPD (SI)(R12*1), Y8
+	VMOVUPD (R13)(R12*1), Y9
+	VMOVUPD (R8)(R12*1), Y10
+	VFMADD231PD Y8, Y10, Y0
+	VFMADD231PD Y9, Y10, Y1
+	VMOVUPD (R9)(R12*1), Y11
+	VFMADD231PD Y8, Y11, Y2
+	VFMADD231PD Y9, Y11, Y3
+	VMOVUPD (R10)(R12*1), Y12
+	VFMADD231PD Y8, Y12, Y4
+	VFMADD231PD Y9, Y12, Y5
+	VMOVUPD (R11)(R12*1), Y13
+	VFMADD231PD Y8, Y13, Y6
+	VFMADD231PD Y9, Y13, Y7
+	ADDQ $32, R12
+	JMP  ntk
+
+nttail:
+	TESTQ R14, R14
+	JZ    ntreduce
+	VMASKMOVPD (SI)(R12*1), Y15, Y8
+	VMASKMOVPD (R13)(R12*1), Y15, Y9
+	VMASKMOVPD (R8)(R12*1), Y15, Y10
+	VFMADD231PD Y8, Y10, Y0
+	VFMADD231PD Y9, Y10, Y1
+	VMASKMOVPD (R9)(R12*1), Y15, Y11
+	VFMADD231PD Y8, Y11, Y2
+	VFMADD231PD Y9, Y11, Y3
+	VMASKMOVPD (R10)(R12*1), Y15, Y12
+	VFMADD231PD Y8, Y12, Y4
+	VFMADD231PD Y9, Y12, Y5
+	VMASKMOVPD (R11)(R12*1), Y15, Y13
+	VFMADD231PD Y8, Y13, Y6
+	VFMADD231PD Y9, Y13, Y7
+
+ntreduce:
+	// row 0: C[0][j], C[0][j+1]
+	VEXTRACTF128 $1, Y0, X8
+	VADDPD       X8, X0, X0
+	VEXTRACTF128 $1, Y1, X9
+	VADDPD       X9, X1, X1
+	VHADDPD      X1, X0, X0
+	VADDPD       (BX), X0, X0
+	VMOVUPD      X0, (BX)
+	// row 1
+	VEXTRACTF128 $1, Y2, X8
+	VADDPD       X8, X2, X2
+	VEXTRACTF128 $1, Y3, X9
+	VADDPD       X9, X3, X3
+	VHADDPD      X3, X2, X2
+	VADDPD       (BX)(DX*1), X2, X2
+	VMOVUPD      X2, (BX)(DX*1)
+	// row 2
+	LEAQ         (BX)(DX*2), R13
+	VEXTRACTF128 $1, Y4, X8
+	VADDPD       X8, X4, X4
+	VEXTRACTF128 $1, Y5, X9
+	VADDPD       X9, X5, X5
+	VHADDPD      X5, X4, X4
+	VADDPD       (R13), X4, X4
+	VMOVUPD      X4, (R13)
+	// row 3
+	VEXTRACTF128 $1, Y6, X8
+	VADDPD       X8, X6, X6
+	VEXTRACTF128 $1, Y7, X9
+	VADDPD       X9, X7, X7
+	VHADDPD      X7, X6, X6
+	VADDPD       (R13)(DX*1), X6, X6
+	VMOVUPD      X6, (R13)(DX*1)
+
+	ADDQ $16, BX
+	LEAQ (SI)(DI*2), SI
+	DECQ CX
+	JNZ  ntpair
+	VZEROUPPER
+	RET
+
+// func nnKernel4(c *float64, ldc int, a *float64, ai, ak int, b *float64, ldb int, n int, kk int, mask *[4]int64)
+TEXT ·nnKernel4(SB), NOSPLIT, $0-80
+	MOVQ c+0(FP), BX
+	MOVQ ldc+8(FP), DX
+	SHLQ $3, DX
+	MOVQ a+16(FP), SI
+	MOVQ ak+32(FP), R12
+	SHLQ $3, R12
+	MOVQ b+40(FP), R14
+	MOVQ ldb+48(FP), R13
+	SHLQ $3, R13
+	MOVQ mask+72(FP), AX
+	VMOVDQU (AX), Y15
+	MOVQ n+56(FP), AX
+	SHRQ $3, AX
+	TESTQ AX, AX
+	JZ   nnfour
+
+nnblock8:
+	NN_SETUP
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	VXORPD Y4, Y4, Y4
+	VXORPD Y5, Y5, Y5
+	VXORPD Y6, Y6, Y6
+	VXORPD Y7, Y7, Y7
+
+nnk8:
+	VMOVUPD (DI), Y8
+	VMOVUPD 32(DI), Y9
+	VBROADCASTSD (R8), Y10
+	VFMADD231PD Y8, Y10, Y0
+	VFMADD231PD Y9, Y10, Y1
+	VBROADCASTSD (R9), Y11
+	VFMADD231PD Y8, Y11, Y2
+	VFMADD231PD Y9, Y11, Y3
+	VBROADCASTSD (R10), Y12
+	VFMADD231PD Y8, Y12, Y4
+	VFMADD231PD Y9, Y12, Y5
+	VBROADCASTSD (R11), Y13
+	VFMADD231PD Y8, Y13, Y6
+	VFMADD231PD Y9, Y13, Y7
+	NN_ADVANCE
+	DECQ CX
+	JNZ  nnk8
+
+	VADDPD  (BX), Y0, Y0
+	VMOVUPD Y0, (BX)
+	VADDPD  32(BX), Y1, Y1
+	VMOVUPD Y1, 32(BX)
+	LEAQ    (BX)(DX*1), CX
+	VADDPD  (CX), Y2, Y2
+	VMOVUPD Y2, (CX)
+	VADDPD  32(CX), Y3, Y3
+	VMOVUPD Y3, 32(CX)
+	LEAQ    (CX)(DX*1), CX
+	VADDPD  (CX), Y4, Y4
+	VMOVUPD Y4, (CX)
+	VADDPD  32(CX), Y5, Y5
+	VMOVUPD Y5, 32(CX)
+	LEAQ    (CX)(DX*1), CX
+	VADDPD  (CX), Y6, Y6
+	VMOVUPD Y6, (CX)
+	VADDPD  32(CX), Y7, Y7
+	VMOVUPD Y7, 32(CX)
+
+	ADDQ $64, BX
+	ADDQ $64, R14
+	DECQ AX
+	JNZ  nnblock8
+
+nnfour:
+	MOVQ  n+56(FP), AX
+	TESTQ $4, AX
+	JZ    nntail
+	NN_SETUP
+	VXORPD Y0, Y0, Y0
+	VXORPD Y2, Y2, Y2
+	VXORPD Y4, Y4, Y4
+	VXORPD Y6, Y6, Y6
+
+nnk4:
+	VMOVUPD (DI), Y8
+	VBROADCASTSD (R8), Y10
+	VFMADD231PD Y8, Y10, Y0
+	VBROADCASTSD (R9), Y11
+	VFMADD231PD Y8, Y11, Y2
+	VBROADCASTSD (R10), Y12
+	VFMADD231PD Y8, Y12, Y4
+	VBROADCASTSD (R11), Y13
+	VFMADD231PD Y8, Y13, Y6
+	NN_ADVANCE
+	DECQ CX
+	JNZ  nnk4
+
+	VADDPD  (BX), Y0, Y0
+	VMOVUPD Y0, (BX)
+	LEAQ    (BX)(DX*1), CX
+	VADDPD  (CX), Y2, Y2
+	VMOVUPD Y2, (CX)
+	LEAQ    (CX)(DX*1), CX
+	VADDPD  (CX), Y4, Y4
+	VMOVUPD Y4, (CX)
+	LEAQ    (CX)(DX*1), CX
+	VADDPD  (CX), Y6, Y6
+	VMOVUPD Y6, (CX)
+	ADDQ    $32, BX
+	ADDQ    $32, R14
+
+nntail:
+	MOVQ n+56(FP), AX
+	ANDQ $3, AX
+	JZ   nndone
+	NN_SETUP
+	VXORPD Y0, Y0, Y0
+	VXORPD Y2, Y2, Y2
+	VXORPD Y4, Y4, Y4
+	VXORPD Y6, Y6, Y6
+
+nnkm:
+	VMASKMOVPD (DI), Y15, Y8
+	VBROADCASTSD (R8), Y10
+	VFMADD231PD Y8, Y10, Y0
+	VBROADCASTSD (R9), Y11
+	VFMADD231PD Y8, Y11, Y2
+	VBROADCASTSD (R10), Y12
+	VFMADD231PD Y8, Y12, Y4
+	VBROADCASTSD (R11), Y13
+	VFMADD231PD Y8, Y13, Y6
+	NN_ADVANCE
+	DECQ CX
+	JNZ  nnkm
+
+	VMASKMOVPD (BX), Y15, Y9
+	VADDPD     Y9, Y0, Y0
+	VMASKMOVPD Y0, Y15, (BX)
+	LEAQ       (BX)(DX*1), CX
+	VMASKMOVPD (CX), Y15, Y9
+	VADDPD     Y9, Y2, Y2
+	VMASKMOVPD Y2, Y15, (CX)
+	LEAQ       (CX)(DX*1), CX
+	VMASKMOVPD (CX), Y15, Y9
+	VADDPD     Y9, Y4, Y4
+	VMASKMOVPD Y4, Y15, (CX)
+	LEAQ       (CX)(DX*1), CX
+	VMASKMOVPD (CX), Y15, Y9
+	VADDPD     Y9, Y6, Y6
+	VMASKMOVPD Y6, Y15, (CX)
+
+nndone:
+	VZEROUPPER
+	RET
+
+// func adamKernel(p, gr, m, v *float64, n4 int, k *adamCoef)
+// adamCoef: b1 0, omb1 8, b2 16, omb2 24, decay 32, lrc1 40, c2 48, eps 56.
+TEXT ·adamKernel(SB), NOSPLIT, $0-48
+	MOVQ p+0(FP), DI
+	MOVQ gr+8(FP), SI
+	MOVQ m+16(FP), R8
+	MOVQ v+24(FP), R9
+	MOVQ n4+32(FP), CX
+	MOVQ k+40(FP), AX
+	VBROADCASTSD 0(AX), Y8
+	VBROADCASTSD 8(AX), Y9
+	VBROADCASTSD 16(AX), Y10
+	VBROADCASTSD 24(AX), Y11
+	VBROADCASTSD 32(AX), Y12
+	VBROADCASTSD 40(AX), Y13
+	VBROADCASTSD 48(AX), Y14
+	VBROADCASTSD 56(AX), Y15
+	XORQ BX, BX
+
+adamloop:
+	VMOVUPD (SI)(BX*8), Y0          // g
+	VMULPD  (R8)(BX*8), Y8, Y1      // β1·m
+	VFMADD231PD Y0, Y9, Y1          // m' = β1·m + (1−β1)·g
+	VMOVUPD Y1, (R8)(BX*8)
+	VMULPD  Y0, Y0, Y2              // g²
+	VMULPD  (R9)(BX*8), Y10, Y3     // β2·v
+	VFMADD231PD Y2, Y11, Y3         // v' = β2·v + (1−β2)·g²
+	VMOVUPD Y3, (R9)(BX*8)
+	VMULPD  Y3, Y14, Y3             // v'·c2
+	VSQRTPD Y3, Y3
+	VADDPD  Y15, Y3, Y3             // √(v'·c2) + ε
+	VDIVPD  Y3, Y1, Y1              // m'/(…)
+	VMULPD  (DI)(BX*8), Y12, Y4     // θ·(1−ηλ)
+	VFNMADD231PD Y1, Y13, Y4        // − η/(1−β1^t)·m'/(…)
+	VMOVUPD Y4, (DI)(BX*8)
+	ADDQ $4, BX
+	CMPQ BX, CX
+	JLT  adamloop
+	VZEROUPPER
+	RET
+
+DATA dqnOne<>+0(SB)/8, $1.0
+GLOBL dqnOne<>(SB), RODATA|NOPTR, $8
+
+// func actRowKernel(dst, cb *float64, n4 int, base, slope float64)
+TEXT ·actRowKernel(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ cb+8(FP), SI
+	MOVQ n4+16(FP), CX
+	VBROADCASTSD base+24(FP), Y14
+	VBROADCASTSD slope+32(FP), Y15
+	XORQ BX, BX
+
+actloop:
+	VADDPD  (SI)(BX*8), Y14, Y0 // u = base + cb
+	VMULPD  Y0, Y15, Y1         // slope·u
+	VMAXPD  Y1, Y0, Y0          // max(u, slope·u)
+	VMOVUPD Y0, (DI)(BX*8)
+	ADDQ $4, BX
+	CMPQ BX, CX
+	JLT  actloop
+	VZEROUPPER
+	RET
+
+// func dactRowKernel(out, d, db *float64, n4 int, slope float64) float64
+TEXT ·dactRowKernel(SB), NOSPLIT, $0-48
+	MOVQ out+0(FP), SI
+	MOVQ d+8(FP), DI
+	MOVQ db+16(FP), R8
+	MOVQ n4+24(FP), CX
+	VBROADCASTSD slope+32(FP), Y15
+	VBROADCASTSD dqnOne<>(SB), Y14
+	VXORPD Y13, Y13, Y13
+	VXORPD Y12, Y12, Y12
+	XORQ BX, BX
+
+dactloop:
+	VMOVUPD   (SI)(BX*8), Y0
+	VCMPPD    $0x1e, Y13, Y0, Y1 // out > 0 (ordered, quiet)
+	VBLENDVPD Y1, Y14, Y15, Y2   // 1 where out > 0, else slope
+	VMULPD    (DI)(BX*8), Y2, Y3
+	VMOVUPD   Y3, (DI)(BX*8)
+	VADDPD    Y3, Y12, Y12
+	VADDPD    (R8)(BX*8), Y3, Y4
+	VMOVUPD   Y4, (R8)(BX*8)
+	ADDQ $4, BX
+	CMPQ BX, CX
+	JLT  dactloop
+
+	VEXTRACTF128 $1, Y12, X0
+	VADDPD       X0, X12, X0
+	VHADDPD      X0, X0, X0
+	VMOVSD       X0, ret+40(FP)
+	VZEROUPPER
+	RET
