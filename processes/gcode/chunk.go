@@ -1,0 +1,622 @@
+package gcode
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+
+	"fabcell/processes/gcode/ir"
+	"fabcell/processes/gcode/parse"
+)
+
+// loop is a seam-locked closed stroke: body item indices in print order.
+type loop struct{ items []int }
+
+// chunkGraph is the IR of one chunk plus what emission needs.
+type chunkGraph struct {
+	src    []int // ir Src → item index (line/arc edges)
+	loops  []loop
+	perimA []ir.Vec
+	perimB []ir.Vec
+	perim  ir.SegIndex
+}
+
+// processChunk emits items (a complete, prepared chunk) in the best legal
+// order.
+func (c *compiler) processChunk(items []item) {
+	e := &c.emit
+	n, first, last := c.n, c.first, c.last
+	// Modes of this chunk for generated lines (mode changes are pinned
+	// lines, so they are constant within a chunk).
+	if len(items) > 0 {
+		e.relE = items[0].relE
+	}
+	e.offset = c.chunk.offset
+	c.rep.EdgesIn += n
+	if n < 2 {
+		c.rep.EdgesOut += n
+		c.verbatimChunk(items)
+		return
+	}
+	c.rep.Chunks++
+	c.observe(items)
+	if c.reason != "" {
+		c.rep.kept(c.reason)
+		c.rep.EdgesOut += n
+		c.verbatimChunk(items)
+		return
+	}
+	steps, pst, cg := c.steps, c.pst, &c.cg
+	c.rep.OddVertices += pst.OddVertices
+	c.rep.MatchingMM += pst.MatchingMM
+	e.cross = c.cross
+	// The plan started where the input's head was; re-optimise the run
+	// order from where the emitted head really is (cheap: the tour is
+	// already locally optimal away from its start).
+	if c.opt.Improve {
+		if start := (ir.Vec{e.st.act[0], e.st.act[1]}); start != c.planStart {
+			var end *ir.Vec
+			if c.hasEnd {
+				end = &c.end
+			}
+			steps = c.g.ImproveRuns(start, end, steps)
+		}
+	}
+
+	saved := e.st.clone()
+	savedTail := e.rOrigTail
+	// Candidate 1: reordered.
+	c.cand.Reset(c.chunk.startLimits)
+	e.warmUp(c.cand)
+	e.buf, e.est = c.bufOpt[:0], c.cand
+	e.travelMM, e.retracts, e.lines = 0, 0, 0
+	c.emitReordered(items, first, last, steps, cg)
+	c.exitMove(e.st.act)
+	tOpt := c.cand.Finish()
+	optBuf, optState, optTail := e.buf, e.st, e.rOrigTail
+	optTravel, optRetr := e.travelMM, e.retracts
+	c.bufOpt = optBuf
+	// Candidate 2: as is.
+	e.st, e.rOrigTail = saved, savedTail
+	c.cand.Reset(c.chunk.startLimits)
+	e.warmUp(c.cand)
+	e.buf, e.est = c.bufVerb[:0], c.cand
+	e.travelMM, e.retracts, e.lines = 0, 0, 0
+	c.emitVerbatimItems(items)
+	c.exitMove(e.st.act)
+	tVerb := c.cand.Finish()
+	c.bufVerb = e.buf
+	c.rep.TravelInMM += e.travelMM
+	c.rep.RetractsIn += e.retracts
+	c.rep.ChunkTimeInS += tVerb
+	// The chunk-local estimate approximates the planner state at both ends
+	// of the chunk; a reordering must win by more than that error.
+	if tOpt < tVerb-minGainS-minGainRel*tVerb || c.opt.ForceReorder {
+		c.rep.Reordered++
+		c.rep.Splits += len(c.g.Edges) - len(cg.src) - len(cg.loops)
+		c.rep.EdgesOut += n + (len(c.g.Edges) - len(cg.src) - len(cg.loops))
+		c.rep.TravelOutMM += optTravel
+		c.rep.RetractsOut += optRetr
+		c.rep.ChunkTimeOutS += tOpt
+		e.st, e.rOrigTail = optState, optTail
+		c.write(optBuf)
+	} else {
+		c.rep.kept("not faster")
+		c.rep.EdgesOut += n
+		c.rep.TravelOutMM += e.travelMM
+		c.rep.RetractsOut += e.retracts
+		c.rep.ChunkTimeOutS += tVerb
+		c.write(c.bufVerb)
+	}
+	e.est = nil
+	e.cross = nil
+}
+
+// Smallest gain (s, and relative to the chunk's time) for which a chunk is
+// emitted reordered: below it the chunk-local estimate's boundary error
+// (planner state across chunk ends) could make the file slower.
+const (
+	minGainS   = 0.02
+	minGainRel = 0.002
+)
+
+// exitMove times, on the candidate estimator, what the emitter will do
+// after the chunk to reach where the input goes next (see entryPoint),
+// mirroring the emitter's own rules: a re-synchronising travel retracts
+// when long enough (resync), the next chunk's first travel retracts when
+// long enough and crossing a perimeter and the input is not retracted
+// there (verbatim travels and retargeted lead-in travels). Timing it with
+// both candidates keeps a reordering from winning by ending somewhere that
+// costs more afterwards.
+func (c *compiler) exitMove(end [3]float64) {
+	ep, ok := c.entryPoint()
+	if !ok || (ep.p[0] == end[0] && ep.p[1] == end[1]) {
+		return
+	}
+	s := &c.style.cur
+	from := ir.Vec{end[0], end[1]}
+	d := math.Hypot(ep.p[0]-end[0], ep.p[1]-end[1])
+	wrap := s.ok && d >= s.minTravelMM && ep.r <= 1e-9 && !s.firmware
+	if wrap && !ep.resync && c.opt.Retract == RetractCrossing && c.cross != nil {
+		wrap = c.cross(from, ep.p)
+	}
+	ff := c.emit.st.ff
+	if wrap {
+		r := parse.Move{From: end, To: end, DE: -s.retractMM, FeedMM: s.retractFeed}
+		c.cand.MoveDirect(&r, ff, 1)
+		if s.hopMM > 0 && !ep.resync {
+			h := parse.Move{From: end, To: [3]float64{end[0], end[1], end[2] + s.hopMM}, FeedMM: s.zFeed}
+			c.cand.MoveDirect(&h, ff, 1)
+		}
+	}
+	mv := parse.Move{From: end, To: [3]float64{ep.p[0], ep.p[1], end[2]}, FeedMM: s.travelFeed}
+	c.cand.MoveDirect(&mv, ff, 1)
+	if wrap {
+		if s.hopMM > 0 && !ep.resync {
+			h := parse.Move{From: mv.To, To: [3]float64{mv.To[0], mv.To[1], mv.To[2] + s.hopMM}, FeedMM: s.zFeed}
+			c.cand.MoveDirect(&h, ff, 1)
+		}
+		u := parse.Move{From: mv.To, To: mv.To, DE: s.unretractMM, FeedMM: s.unretractFeed}
+		c.cand.MoveDirect(&u, ff, 1)
+	}
+}
+
+// entry is where the input's next lines start from: p, whether the
+// emitter will re-synchronise to it (resync) or reach it with the next
+// chunk's own first travel, and the input's retraction depth there.
+type entry struct {
+	p      ir.Vec
+	resync bool
+	r      float64
+}
+
+// entryPoint finds the next job's entry (see entry): the target of its
+// first absolute XY travel, or the input's position when its first XY move
+// depends on it (extrusion, arc, relative move) or a pinned command
+// re-synchronises.
+func (c *compiler) entryPoint() (entry, bool) {
+	n := c.next
+	orig := ir.Vec{c.emit.st.orig[0], c.emit.st.orig[1]}
+	if n == nil {
+		return entry{}, false
+	}
+	if n.kind == jobBarrier {
+		return entry{orig, true, c.emit.st.rOrig}, n.sensitive || n.toRelative
+	}
+	for i := range n.items {
+		it := &n.items[i]
+		if it.mi < 0 {
+			continue
+		}
+		mv := &n.moves[it.mi]
+		if !mv.HasXY() || it.cls == cMotion && mv.DE < 0 {
+			continue // wipes are regenerated where the head is
+		}
+		if it.cls == cMotion && mv.Kind == parse.Linear && mv.DE == 0 && it.setAbs&3 == 3 {
+			return entry{ir.Vec{mv.To[0], mv.To[1]}, false, it.r}, true
+		}
+		return entry{ir.Vec{mv.From[0], mv.From[1]}, true, c.emit.st.rOrig}, true
+	}
+	return entry{}, false
+}
+
+// verbatimChunk writes items unchanged (after any re-synchronisation).
+func (c *compiler) verbatimChunk(items []item) {
+	e := &c.emit
+	e.buf, e.est = c.bufVerb[:0], nil
+	c.emitVerbatimItems(items)
+	c.bufVerb = e.buf
+	c.write(e.buf)
+}
+
+func (c *compiler) emitVerbatimItems(items []item) {
+	for i := range items {
+		c.emit.verbatim(&items[i], c.stateBefore(items, i))
+	}
+}
+
+func isTravel(c *compiler, it *item) bool {
+	if it.cls != cMotion || it.mi < 0 {
+		return false
+	}
+	mv := &c.job.moves[it.mi]
+	return mv.HasXY() && mv.DE == 0 && !mv.Firmware
+}
+
+// isPerimeterType reports feature types whose crossing calls for a
+// retraction and whose loops keep their seam.
+func isPerimeterType(t []byte) bool {
+	l := bytes.ToLower(t)
+	return bytes.Contains(l, []byte("perimeter")) || bytes.Contains(l, []byte("wall")) ||
+		bytes.Contains(l, []byte("outer")) || bytes.Contains(l, []byte("inner"))
+}
+
+// buildGraph builds the chunk's IR from the body's extrusions.
+func (c *job) buildGraph(opt Options) string {
+	items, first, last, cg := c.items, c.first, c.last, &c.cg
+	res := 1 / float64(pow10i[min(c.dec.xy, 9)])
+	if c.g == nil {
+		c.g = ir.NewGraph(res)
+	}
+	c.g.Reset(res)
+	g := c.g
+	haveType := false
+	if c.slots.typeSlot >= 0 {
+		for i := first; i <= last; i++ {
+			if len(c.info(items[i].state).typ) > 0 {
+				haveType = true
+				break
+			}
+		}
+	}
+	key := func(it *item) uint64 { return c.hardKey(it.state, it.feed) }
+	perimeter := func(it *item) bool {
+		if !haveType {
+			return true
+		}
+		return c.info(it.state).perimeter
+	}
+	addPerim := func(mv *parse.Move) {
+		mv.Chords(1, func(a, b [3]float64, _ float64) {
+			cg.perimA = append(cg.perimA, ir.Vec{a[0], a[1]})
+			cg.perimB = append(cg.perimB, ir.Vec{b[0], b[1]})
+		})
+	}
+	// Strokes: consecutive extrusions joined end to start with no motion
+	// in between.
+	var stroke []int
+	flushStroke := func() {
+		if len(stroke) == 0 {
+			return
+		}
+		fi, li := &items[stroke[0]], &items[stroke[len(stroke)-1]]
+		fm, lm := &c.moves[fi.mi], &c.moves[li.mi]
+		p0 := ir.Vec{fm.From[0], fm.From[1]}
+		p1 := ir.Vec{lm.To[0], lm.To[1]}
+		closed := g.Snap(p0) == g.Snap(p1) && (len(stroke) >= 2 || fm.Kind != parse.Linear)
+		if opt.KeepSeams && closed && perimeter(fi) {
+			length := 0.0
+			for _, k := range stroke {
+				length += c.moves[items[k].mi].XYLength()
+			}
+			out := tangentStart(fm)
+			in := tangentEnd(lm)
+			g.AddFixed(p0, length, out, in, key(fi), int32(len(cg.loops)), true)
+			cg.loops = append(cg.loops, loop{items: append([]int(nil), stroke...)})
+		} else {
+			for _, k := range stroke {
+				it := &items[k]
+				mv := &c.moves[it.mi]
+				a := ir.Vec{mv.From[0], mv.From[1]}
+				b := ir.Vec{mv.To[0], mv.To[1]}
+				src := int32(len(cg.src))
+				if mv.Kind == parse.Linear {
+					g.AddLine(a, b, key(it), src, perimeter(it))
+				} else {
+					g.AddArc(a, b, mv.XYLength(), tangentStart(mv), tangentEnd(mv), key(it), src, perimeter(it))
+				}
+				cg.src = append(cg.src, k)
+			}
+		}
+		for _, k := range stroke {
+			if perimeter(&items[k]) {
+				addPerim(&c.moves[items[k].mi])
+			}
+		}
+		stroke = stroke[:0]
+	}
+	for i := first; i <= last; i++ {
+		it := &items[i]
+		switch it.cls {
+		case cExtrude:
+			if len(stroke) > 0 {
+				pm := &c.moves[items[stroke[len(stroke)-1]].mi]
+				mv := &c.moves[it.mi]
+				if pm.To[0] != mv.From[0] || pm.To[1] != mv.From[1] {
+					flushStroke()
+				}
+			}
+			stroke = append(stroke, i)
+		case cMotion:
+			flushStroke()
+		}
+	}
+	flushStroke()
+	if len(g.Edges) < 2 {
+		return "single stroke"
+	}
+	g.Segment()
+	cg.perim.Build(cg.perimA, cg.perimB, 0)
+	eps := res / 2
+	c.cross = func(a, b ir.Vec) bool { return cg.perim.Crosses(a, b, eps, nil) }
+	return ""
+}
+
+// tangentStart is the unit XY direction of a move at its start.
+func tangentStart(mv *parse.Move) ir.Vec {
+	if mv.Kind == parse.Linear {
+		return unitVec(mv.To[0]-mv.From[0], mv.To[1]-mv.From[1])
+	}
+	rx, ry := mv.From[0]-mv.Center[0], mv.From[1]-mv.Center[1]
+	if mv.Kind == parse.ArcCCW {
+		return unitVec(-ry, rx)
+	}
+	return unitVec(ry, -rx)
+}
+
+func tangentEnd(mv *parse.Move) ir.Vec {
+	if mv.Kind == parse.Linear {
+		return unitVec(mv.To[0]-mv.From[0], mv.To[1]-mv.From[1])
+	}
+	rx, ry := mv.To[0]-mv.Center[0], mv.To[1]-mv.Center[1]
+	if mv.Kind == parse.ArcCCW {
+		return unitVec(-ry, rx)
+	}
+	return unitVec(ry, -rx)
+}
+
+func unitVec(x, y float64) ir.Vec {
+	n := math.Hypot(x, y)
+	if n == 0 {
+		return ir.Vec{}
+	}
+	return ir.Vec{x / n, y / n}
+}
+
+// emitReordered writes the chunk with its body in plan order.
+func (c *compiler) emitReordered(items []item, first, last int, steps []ir.Step, cg *chunkGraph) {
+	e := &c.emit
+	g := c.g
+	e.z = c.chunk.z
+	e.res = g.Res
+	p0 := g.Pts[g.From(steps[0])]
+
+	// Lead-in: verbatim except XY travels; the last one is retargeted.
+	lastTravel := -1
+	for i := 0; i < first; i++ {
+		if isTravel(c, &items[i]) {
+			lastTravel = i
+		}
+	}
+	for i := 0; i < first; i++ {
+		it := &items[i]
+		if !isTravel(c, it) {
+			e.verbatim(it, c.stateBefore(items, i))
+			continue
+		}
+		if i != lastTravel {
+			// The input moved here; we stay.
+			e.st.orig = it.after
+			e.st.fOrig = it.feed
+			continue
+		}
+		e.syncSettings(c.stateBefore(items, i))
+		c.retargetTravel(it, p0)
+	}
+	if lastTravel < 0 {
+		e.connector(p0, e.st.rOrig > 1e-9, 0)
+	}
+
+	// Body.
+	fmt.Fprintf((*byteWriter)(&e.buf), "; fabcell: reordered %d extrusions\n", len(steps))
+	e.lines++
+	type floating struct {
+		i   int
+		pos int64 // body extrusion (E units) before the line
+	}
+	var floats []floating
+	var bodyE int64
+	nonExtr := int64(0)
+	for i := first; i <= last; i++ {
+		it := &items[i]
+		switch it.cls {
+		case cFloat:
+			floats = append(floats, floating{i, bodyE})
+		case cExtrude:
+			bodyE += e.units(c.moves[it.mi].DE)
+		case cMotion:
+			if !c.moves[it.mi].Firmware {
+				nonExtr += e.units(c.moves[it.mi].DE)
+			}
+		}
+	}
+	nextFloat := 0
+	var done int64
+	emitFloats := func() {
+		for nextFloat < len(floats) && floats[nextFloat].pos <= done {
+			e.buf = append(e.buf, c.raw(&items[floats[nextFloat].i])...)
+			e.nl()
+			nextFloat++
+		}
+	}
+	emitFloats()
+	var stateIdx int32 = -1
+	setState := func(it *item) {
+		if it.state == stateIdx {
+			return
+		}
+		before := len(e.buf)
+		e.buf = c.slots.stateDiff(e.st.state, c.states[it.state], e.buf)
+		if len(e.buf) > before {
+			for _, ch := range e.buf[before:] {
+				if ch == '\n' {
+					e.lines++
+				}
+			}
+			e.timeSettingLines(e.buf[before:])
+		}
+		e.st.state = append(e.st.state[:0], c.states[it.state]...)
+		stateIdx = it.state
+		e.st.ff, e.st.flow = it.ff, it.flow
+	}
+	for _, s := range steps {
+		from := g.Pts[g.From(s)]
+		if from[0] != e.st.act[0] || from[1] != e.st.act[1] {
+			e.connector(from, false, 0)
+		}
+		ed := &g.Edges[s.Edge]
+		switch ed.Kind {
+		case ir.Fixed:
+			for _, k := range cg.loops[ed.Src].items {
+				it := &items[k]
+				setState(it)
+				mv := c.moves[it.mi]
+				done += c.emitExtrusion(&mv, false, e.units(mv.DE))
+			}
+		default:
+			it := &items[cg.src[ed.Src]]
+			setState(it)
+			mv := c.moves[it.mi]
+			u := e.units(mv.DE)
+			piece := int64(math.Round(float64(u)*ed.T1)) - int64(math.Round(float64(u)*ed.T0))
+			if ed.T1 >= 1 {
+				piece = u - int64(math.Round(float64(u)*ed.T0))
+			}
+			if ed.Kind == ir.Line {
+				a, b := g.Pts[ed.U], g.Pts[ed.V]
+				if s.Rev {
+					a, b = b, a
+				}
+				mv.From = [3]float64{a[0], a[1], mv.From[2]}
+				mv.To = [3]float64{b[0], b[1], mv.To[2]}
+				done += c.emitExtrusion(&mv, false, piece)
+			} else {
+				done += c.emitExtrusion(&mv, s.Rev, piece)
+			}
+		}
+		emitFloats()
+	}
+	done = math.MaxInt64
+	emitFloats()
+	if nonExtr != 0 {
+		e.eMove(e.fromUnits(nonExtr), c.style.cur.retractFeed)
+	}
+	// Back to the input's state at the end of the body.
+	e.st.dirty = true
+	li := &items[last]
+	e.st.orig = li.after
+	e.st.eOrig = li.eLog
+	e.st.fOrig = li.feed
+	e.st.rOrig = li.r
+	e.rOrigTail = li.r
+
+	// Lead-out: verbatim (wipes are regenerated along the new path by
+	// verbatim, since the head is not where the input's was).
+	for i := last + 1; i < len(items); i++ {
+		e.verbatim(&items[i], c.stateBefore(items, i))
+	}
+}
+
+// retargetTravel emits the lead-in travel of the input, aimed at p.
+func (c *compiler) retargetTravel(it *item, p ir.Vec) {
+	e := &c.emit
+	mv := &c.moves[it.mi]
+	s := &c.style.cur
+	cur := ir.Vec{e.st.act[0], e.st.act[1]}
+	d := math.Hypot(p[0]-cur[0], p[1]-cur[1])
+	raw := c.raw(it)
+	var lx parse.Line
+	lx.Num = int(it.num)
+	_ = parse.LexLine(raw, &lx)
+	wrap := e.st.rOrig <= 1e-9 && s.ok && d >= s.minTravelMM
+	if wrap && c.opt.Retract == RetractCrossing && e.cross != nil {
+		wrap = e.cross(cur, p)
+	}
+	if wrap {
+		e.retract()
+	}
+	if mv.Rapid {
+		e.buf = append(e.buf, "G0"...)
+	} else {
+		e.buf = append(e.buf, "G1"...)
+	}
+	if lx.Has('F') || e.st.fAct != it.feed {
+		e.buf = append(e.buf, " F"...)
+		e.buf = appendFixed(e.buf, it.feed, 3)
+		e.st.fAct = it.feed
+	}
+	e.appendXY(p)
+	to := [3]float64{p[0], p[1], e.st.act[2]}
+	if lx.Has('Z') {
+		e.buf = append(e.buf, " Z"...)
+		e.buf = appendFixed(e.buf, it.after[2]-e.offset[2], max(c.dec.z, 3))
+		to[2] = it.after[2]
+	}
+	if len(lx.Comment) > 0 {
+		e.buf = append(e.buf, " ;"...)
+		e.buf = append(e.buf, lx.Comment...)
+	}
+	e.nl()
+	tm := parse.Move{From: e.st.act, To: to, FeedMM: it.feed, Rapid: mv.Rapid}
+	e.timeMove(&tm)
+	e.travelMM += math.Hypot(to[0]-e.st.act[0], to[1]-e.st.act[1])
+	e.st.act = to
+	e.st.orig = it.after
+	e.st.fOrig = it.feed
+	e.st.path = e.st.path[:0]
+	if wrap {
+		e.unretract(0)
+	}
+	e.st.eOrig = it.eLog
+	e.st.rOrig = it.r
+	e.rOrigTail = it.r
+}
+
+// emitExtrusion writes one extrusion (line, or arc reversed when rev) with
+// units of filament at the edge's feed, and returns units.
+func (c *compiler) emitExtrusion(mv *parse.Move, rev bool, units int64) int64 {
+	e := &c.emit
+	from, to := mv.From, mv.To
+	kind := mv.Kind
+	if rev && kind != parse.Linear {
+		from, to = to, from
+		if kind == parse.ArcCW {
+			kind = parse.ArcCCW
+		} else {
+			kind = parse.ArcCW
+		}
+	}
+	switch kind {
+	case parse.ArcCW:
+		e.buf = append(e.buf, "G2"...)
+	case parse.ArcCCW:
+		e.buf = append(e.buf, "G3"...)
+	default:
+		e.buf = append(e.buf, "G1"...)
+	}
+	e.appendF(mv.FeedMM)
+	e.appendXY(ir.Vec{to[0], to[1]})
+	if kind != parse.Linear {
+		dec := max(c.dec.xy, c.dec.ij)
+		e.buf = append(e.buf, " I"...)
+		e.buf = appendFixed(e.buf, mv.Center[0]-from[0], dec)
+		e.buf = append(e.buf, " J"...)
+		e.buf = appendFixed(e.buf, mv.Center[1]-from[1], dec)
+	}
+	e.buf = append(e.buf, " E"...)
+	if e.relE {
+		e.buf = appendUnits(e.buf, units, c.dec.e)
+	} else {
+		e.buf = appendUnits(e.buf, e.units(e.st.eAct)+units, c.dec.e)
+	}
+	e.nl()
+	e.st.eAct = e.fromUnits(e.units(e.st.eAct) + units)
+	tm := *mv
+	tm.From, tm.To, tm.Kind = from, to, kind
+	tm.DE = e.fromUnits(units)
+	if kind != parse.Linear {
+		tm.Radius = math.Hypot(from[0]-mv.Center[0], from[1]-mv.Center[1])
+	}
+	e.timeMove(&tm)
+	e.extruded(&tm)
+	e.st.act = to
+	return units
+}
+
+// byteWriter appends to a byte slice (for fmt.Fprintf).
+type byteWriter []byte
+
+func (w *byteWriter) Write(p []byte) (int, error) {
+	*w = append(*w, p...)
+	return len(p), nil
+}

@@ -1,0 +1,467 @@
+package ir
+
+import (
+	"math"
+)
+
+// SegIndex is a uniform-grid spatial hash of XY segments (CSR layout). A
+// segment is listed in every cell its line passes through (Amanatides–Woo
+// traversal), so queries along another segment touch only the cells that
+// segment crosses: building and querying are linear in the cells visited,
+// never quadratic in the number of segments.
+type SegIndex struct {
+	A, B     []Vec
+	minX     float64
+	minY     float64
+	cell     float64
+	nx, ny   int
+	start    []int32 // CSR offsets per cell (len nx*ny+1)
+	items    []int32
+	stamp    []uint32
+	curStamp uint32
+	cells    []int32 // scratch
+}
+
+// MaxCellsPerSegment bounds the grid resolution relative to the number of
+// segments (memory stays linear).
+const maxCellsPerSegment = 8
+
+// Build indexes segments a[i]→b[i]. cellMM ≤ 0 picks a cell size from the
+// mean segment length.
+func (s *SegIndex) Build(a, b []Vec, cellMM float64) {
+	s.A, s.B = a, b
+	n := len(a)
+	if n == 0 {
+		s.nx, s.ny = 0, 0
+		return
+	}
+	minX, minY := math.Inf(1), math.Inf(1)
+	maxX, maxY := math.Inf(-1), math.Inf(-1)
+	total := 0.0
+	for i := 0; i < n; i++ {
+		for _, p := range [2]Vec{a[i], b[i]} {
+			minX = math.Min(minX, p[0])
+			minY = math.Min(minY, p[1])
+			maxX = math.Max(maxX, p[0])
+			maxY = math.Max(maxY, p[1])
+		}
+		total += dist(a[i], b[i])
+	}
+	if !(cellMM > 0) {
+		cellMM = math.Max(total/float64(n), 0.05) * 2
+	}
+	w, h := maxX-minX, maxY-minY
+	maxCells := float64(max(1024, maxCellsPerSegment*n))
+	if cells := (w/cellMM + 1) * (h/cellMM + 1); cells > maxCells {
+		cellMM = math.Max(cellMM, math.Sqrt(w*h/maxCells)*1.01)
+		for (w/cellMM+1)*(h/cellMM+1) > maxCells {
+			cellMM *= 1.25
+		}
+	}
+	s.cell = cellMM
+	s.minX, s.minY = minX, minY
+	s.nx = int(w/cellMM) + 1
+	s.ny = int(h/cellMM) + 1
+	nc := s.nx * s.ny
+	s.start = growInt32(s.start, nc+1)
+	clear(s.start)
+	// Count, then fill.
+	for i := 0; i < n; i++ {
+		s.cells = s.walk(a[i], b[i], s.cells[:0])
+		for _, c := range s.cells {
+			s.start[c+1]++
+		}
+	}
+	for c := 0; c < nc; c++ {
+		s.start[c+1] += s.start[c]
+	}
+	s.items = growInt32(s.items, int(s.start[nc]))
+	fill := make([]int32, nc)
+	copy(fill, s.start[:nc])
+	for i := 0; i < n; i++ {
+		s.cells = s.walk(a[i], b[i], s.cells[:0])
+		for _, c := range s.cells {
+			s.items[fill[c]] = int32(i)
+			fill[c]++
+		}
+	}
+	if cap(s.stamp) < n {
+		s.stamp = make([]uint32, n)
+	} else {
+		s.stamp = s.stamp[:n]
+		clear(s.stamp)
+	}
+	s.curStamp = 0
+}
+
+func growInt32(b []int32, n int) []int32 {
+	if cap(b) < n {
+		return make([]int32, n)
+	}
+	return b[:n]
+}
+
+func (s *SegIndex) cellOf(p Vec) (int, int) {
+	ix := int(math.Floor((p[0] - s.minX) / s.cell))
+	iy := int(math.Floor((p[1] - s.minY) / s.cell))
+	return min(max(ix, 0), s.nx-1), min(max(iy, 0), s.ny-1)
+}
+
+// walk appends the cells the segment a→b passes through.
+func (s *SegIndex) walk(a, b Vec, out []int32) []int32 {
+	ix, iy := s.cellOf(a)
+	jx, jy := s.cellOf(b)
+	out = append(out, int32(iy*s.nx+ix))
+	if ix == jx && iy == jy {
+		return out
+	}
+	dx, dy := b[0]-a[0], b[1]-a[1]
+	stepX, stepY := 1, 1
+	if dx < 0 {
+		stepX = -1
+	}
+	if dy < 0 {
+		stepY = -1
+	}
+	inf := math.Inf(1)
+	tMaxX, tMaxY, tDX, tDY := inf, inf, inf, inf
+	if dx != 0 {
+		nb := s.minX + float64(ix)*s.cell
+		if stepX > 0 {
+			nb += s.cell
+		}
+		tMaxX = (nb - a[0]) / dx
+		tDX = s.cell / math.Abs(dx)
+	}
+	if dy != 0 {
+		nb := s.minY + float64(iy)*s.cell
+		if stepY > 0 {
+			nb += s.cell
+		}
+		tMaxY = (nb - a[1]) / dy
+		tDY = s.cell / math.Abs(dy)
+	}
+	limit := abs(jx-ix) + abs(jy-iy) + 2
+	for k := 0; k < limit && (ix != jx || iy != jy); k++ {
+		if tMaxX < tMaxY {
+			ix += stepX
+			tMaxX += tDX
+		} else {
+			iy += stepY
+			tMaxY += tDY
+		}
+		if ix < 0 || iy < 0 || ix >= s.nx || iy >= s.ny {
+			break
+		}
+		out = append(out, int32(iy*s.nx+ix))
+	}
+	return out
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// Candidates calls fn once for every indexed segment sharing a cell with
+// the segment p→q, until fn returns false.
+func (s *SegIndex) Candidates(p, q Vec, fn func(i int32) bool) {
+	if s.nx == 0 {
+		return
+	}
+	s.curStamp++
+	if s.curStamp == 0 {
+		clear(s.stamp)
+		s.curStamp = 1
+	}
+	s.cells = s.walk(p, q, s.cells[:0])
+	for _, c := range s.cells {
+		for _, i := range s.items[s.start[c]:s.start[c+1]] {
+			if s.stamp[i] == s.curStamp {
+				continue
+			}
+			s.stamp[i] = s.curStamp
+			if !fn(i) {
+				return
+			}
+		}
+	}
+}
+
+// Crosses reports whether p→q properly crosses any indexed segment for
+// which keep(i) is true (nil = all): the two segments intersect at a point
+// interior to both by more than eps (mm). Touching at an endpoint does not
+// count.
+func (s *SegIndex) Crosses(p, q Vec, eps float64, keep func(i int32) bool) bool {
+	found := false
+	s.Candidates(p, q, func(i int32) bool {
+		if keep != nil && !keep(i) {
+			return true
+		}
+		if ProperCross(p, q, s.A[i], s.B[i], eps) {
+			found = true
+			return false
+		}
+		return true
+	})
+	return found
+}
+
+// ProperCross reports whether segments p→q and a→b intersect at a point
+// that lies strictly inside both, farther than eps (mm) from every
+// endpoint's line.
+func ProperCross(p, q, a, b Vec, eps float64) bool {
+	d1 := q.sub(p)
+	d2 := b.sub(a)
+	l1 := math.Sqrt(d1[0]*d1[0] + d1[1]*d1[1])
+	l2 := math.Sqrt(d2[0]*d2[0] + d2[1]*d2[1])
+	if l1 == 0 || l2 == 0 {
+		return false
+	}
+	// Signed distances of a, b from line pq and of p, q from line ab.
+	sa := d1.cross(a.sub(p)) / l1
+	sb := d1.cross(b.sub(p)) / l1
+	if (sa > eps && sb > eps) || (sa < -eps && sb < -eps) || math.Abs(sa) <= eps || math.Abs(sb) <= eps {
+		return false
+	}
+	sp := d2.cross(p.sub(a)) / l2
+	sq := d2.cross(q.sub(a)) / l2
+	if (sp > eps && sq > eps) || (sp < -eps && sq < -eps) || math.Abs(sp) <= eps || math.Abs(sq) <= eps {
+		return false
+	}
+	return true
+}
+
+// pointGrid indexes points for nearest-neighbour queries with deletion.
+// When fewer than a quarter of the indexed points are alive the grid is
+// rebuilt from the live ones, so repeated queries stay near-linear.
+type pointGrid struct {
+	pts     []Vec
+	alive   []bool
+	minX    float64
+	minY    float64
+	cell    float64
+	nx, ny  int
+	start   []int32
+	items   []int32
+	nAlive  int
+	indexed int // points in the current grid
+}
+
+func (g *pointGrid) build(pts []Vec) {
+	g.pts = pts
+	g.alive = make([]bool, len(pts))
+	for i := range g.alive {
+		g.alive[i] = true
+	}
+	g.nAlive = len(pts)
+	g.index()
+}
+
+// index (re)builds the cells from the alive points.
+func (g *pointGrid) index() {
+	n := g.nAlive
+	g.indexed = n
+	if n == 0 {
+		g.nx, g.ny = 0, 0
+		return
+	}
+	minX, minY := math.Inf(1), math.Inf(1)
+	maxX, maxY := math.Inf(-1), math.Inf(-1)
+	for i, p := range g.pts {
+		if !g.alive[i] {
+			continue
+		}
+		minX = math.Min(minX, p[0])
+		minY = math.Min(minY, p[1])
+		maxX = math.Max(maxX, p[0])
+		maxY = math.Max(maxY, p[1])
+	}
+	w, h := maxX-minX, maxY-minY
+	// About two points per cell (also along a line of points), at most
+	// 2048 cells per side.
+	cell := math.Sqrt(math.Max(w*h, 1e-12) / float64(n) * 2)
+	cell = math.Max(cell, math.Max(w, h)*2/float64(n))
+	cell = math.Max(cell, math.Max(w, h)/2048)
+	cell = math.Max(cell, 1e-3)
+	g.cell = cell
+	g.minX, g.minY = minX, minY
+	g.nx = int(w/cell) + 1
+	g.ny = int(h/cell) + 1
+	nc := g.nx * g.ny
+	g.start = growInt32(g.start, nc+1)
+	clear(g.start)
+	for i, p := range g.pts {
+		if g.alive[i] {
+			g.start[g.cellIndex(p)+1]++
+		}
+	}
+	for c := 0; c < nc; c++ {
+		g.start[c+1] += g.start[c]
+	}
+	g.items = growInt32(g.items, n)
+	fill := make([]int32, nc)
+	copy(fill, g.start[:nc])
+	for i, p := range g.pts {
+		if !g.alive[i] {
+			continue
+		}
+		c := g.cellIndex(p)
+		g.items[fill[c]] = int32(i)
+		fill[c]++
+	}
+}
+
+func (g *pointGrid) cellXY(p Vec) (int, int) {
+	ix := int(math.Floor((p[0] - g.minX) / g.cell))
+	iy := int(math.Floor((p[1] - g.minY) / g.cell))
+	return min(max(ix, 0), g.nx-1), min(max(iy, 0), g.ny-1)
+}
+
+func (g *pointGrid) cellIndex(p Vec) int {
+	ix, iy := g.cellXY(p)
+	return iy*g.nx + ix
+}
+
+func (g *pointGrid) remove(i int32) {
+	if g.alive[i] {
+		g.alive[i] = false
+		g.nAlive--
+	}
+}
+
+// ringCells appends the non-empty cells of the square ring at Chebyshev
+// radius r around (cx, cy) to out.
+func (g *pointGrid) ringCells(cx, cy, r int, out []int32) []int32 {
+	if r == 0 {
+		c := cy*g.nx + cx
+		if g.start[c] != g.start[c+1] {
+			out = append(out, int32(c))
+		}
+		return out
+	}
+	x0, x1 := max(cx-r, 0), min(cx+r, g.nx-1)
+	for _, iy := range [2]int{cy - r, cy + r} {
+		if iy < 0 || iy >= g.ny {
+			continue
+		}
+		row := iy * g.nx
+		for ix := x0; ix <= x1; ix++ {
+			if c := row + ix; g.start[c] != g.start[c+1] {
+				out = append(out, int32(c))
+			}
+		}
+	}
+	if cx-r < 0 && cx+r >= g.nx {
+		return out
+	}
+	y0, y1 := max(cy-r+1, 0), min(cy+r-1, g.ny-1)
+	for iy := y0; iy <= y1; iy++ {
+		row := iy * g.nx
+		if ix := cx - r; ix >= 0 {
+			if c := row + ix; g.start[c] != g.start[c+1] {
+				out = append(out, int32(c))
+			}
+		}
+		if ix := cx + r; ix < g.nx {
+			if c := row + ix; g.start[c] != g.start[c+1] {
+				out = append(out, int32(c))
+			}
+		}
+	}
+	return out
+}
+
+// outside reports whether the ring of radius r lies entirely outside the grid.
+func (g *pointGrid) outside(cx, cy, r int) bool {
+	return cx-r < 0 && cy-r < 0 && cx+r >= g.nx && cy+r >= g.ny
+}
+
+// nearest returns the alive point nearest to q other than except (−1 for
+// none), or −1 if there is none.
+func (g *pointGrid) nearest(q Vec, except int32) int32 {
+	if g.nAlive == 0 {
+		return -1
+	}
+	if g.nAlive*4 < g.indexed {
+		g.index()
+	}
+	cx, cy := g.cellXY(q)
+	best := int32(-1)
+	bestD := math.Inf(1)
+	var buf [64]int32
+	for r := 0; ; r++ {
+		// Every point in ring r is at least (r−1) cells away.
+		if best >= 0 && (float64(r)-1)*g.cell > bestD {
+			break
+		}
+		if r > 0 && g.outside(cx, cy, r-1) {
+			break
+		}
+		cells := g.ringCells(cx, cy, r, buf[:0])
+		for _, c := range cells {
+			for _, i := range g.items[g.start[c]:g.start[c+1]] {
+				if !g.alive[i] || i == except {
+					continue
+				}
+				dx, dy := q[0]-g.pts[i][0], q[1]-g.pts[i][1]
+				if d := math.Sqrt(dx*dx + dy*dy); d < bestD || (d == bestD && i < best) {
+					bestD, best = d, i
+				}
+			}
+		}
+	}
+	return best
+}
+
+// knn appends up to k (≤ 32) alive points nearest to point i (excluding
+// i) to out, nearest first.
+func (g *pointGrid) knn(i int32, k int, out []int32) []int32 {
+	k = min(k, 32)
+	if g.nAlive == 0 || k <= 0 {
+		return out
+	}
+	q := g.pts[i]
+	cx, cy := g.cellXY(q)
+	type cand struct {
+		d float64
+		j int32
+	}
+	var buf [32]cand
+	cs := buf[:0]
+	for r := 0; ; r++ {
+		if len(cs) >= k && (float64(r)-1)*g.cell > cs[len(cs)-1].d {
+			break
+		}
+		if r > 0 && g.outside(cx, cy, r-1) {
+			break
+		}
+		var buf [64]int32
+		for _, c := range g.ringCells(cx, cy, r, buf[:0]) {
+			for _, j := range g.items[g.start[c]:g.start[c+1]] {
+				if j == i || !g.alive[j] {
+					continue
+				}
+				d := dist(q, g.pts[j])
+				if len(cs) == k && d >= cs[len(cs)-1].d {
+					continue
+				}
+				if len(cs) < k {
+					cs = append(cs, cand{})
+				}
+				p := len(cs) - 1
+				for p > 0 && (cs[p-1].d > d || cs[p-1].d == d && cs[p-1].j > j) {
+					cs[p] = cs[p-1]
+					p--
+				}
+				cs[p] = cand{d, j}
+			}
+		}
+	}
+	for _, c := range cs {
+		out = append(out, c.j)
+	}
+	return out
+}

@@ -1,0 +1,395 @@
+package gcode
+
+import (
+	"bytes"
+	"hash/maphash"
+	"math"
+
+	"fabcell/processes/gcode/ir"
+	"fabcell/processes/gcode/parse"
+	"fabcell/processes/gcode/timing"
+)
+
+type jobKind uint8
+
+const (
+	jobChunk   jobKind = iota // a chunk of buffered lines
+	jobBarrier                // one pinned line
+)
+
+// chunkInfo describes a buffered chunk.
+type chunkInfo struct {
+	startLimits timing.Limits // limits in force before items[0]
+	startState  int32         // state index before items[0]
+	startPos    [3]float64    // input position before items[0]
+	startR      float64       // input retraction depth before items[0]
+	z           float64       // extrusion height
+	haveZ       bool
+	lastExtr    int
+	nExtr       int
+	locked      string     // why the order must be kept ("" = may reorder)
+	priorMaxZ   float64    // highest extrusion printed before this chunk (mm)
+	offset      [3]float64 // G92 offset (physical − logical)
+}
+
+// fwRetract is the firmware-retraction setting (M207/M208).
+type fwRetract struct{ mm, feed, extra, recoverFeed float64 }
+
+// job is the unit passed between the pipeline stages: a chunk (its lines,
+// moves and settings states, then its IR and plan) or a pinned line. Each
+// job owns its memory; stages never share mutable state.
+type job struct {
+	kind jobKind
+
+	// chunk
+	items  []item
+	arena  []byte
+	moves  []parse.Move
+	states [][]slotVal // settings states referenced by items (slices of slab)
+	slab   []slotVal
+	sinfo  []stateInfo
+	chunk  chunkInfo
+	slots  regSnap
+	dec    decimals
+	fw     fwRetract
+
+	// filled by prepare (stage 2)
+	first, last, n int
+	reason         string // why the chunk is kept as is
+	g              *ir.Graph
+	cg             chunkGraph
+	steps          []ir.Step
+	pst            ir.PlanStats
+	cross          func(a, b ir.Vec) bool
+	end            ir.Vec // where the input goes after the body
+	hasEnd         bool
+	planStart      ir.Vec // where the plan starts
+
+	// barrier
+	line         []byte
+	sensitive    bool
+	toRelative   bool // the line leaves XYZ relative (what follows depends on the position)
+	pos          [3]float64
+	eLog, feed   float64
+	ff, flow     float64
+	relE         bool
+	offset       [3]float64 // G92 offset after the line
+	barrierState []slotVal
+}
+
+// raw returns the text of a buffered line.
+func (j *job) raw(it *item) []byte { return j.arena[it.off : it.off+it.n] }
+
+// pushState appends a snapshot of s.
+func (j *job) pushState(s []slotVal) {
+	start := len(j.slab)
+	j.slab = append(j.slab, s...)
+	j.states = append(j.states, j.slab[start:len(j.slab):len(j.slab)])
+}
+
+// stateBefore is the settings state before items[i].
+func (j *job) stateBefore(items []item, i int) []slotVal {
+	if i == 0 {
+		return j.states[j.chunk.startState]
+	}
+	return j.states[items[i-1].state]
+}
+
+// jobPool recycles chunk jobs (their slices and graph workspace) within
+// one Optimize call: the writer returns every job once emitted, the reader
+// takes them back. A bounded free list, not a sync.Pool, so the memory
+// survives garbage collections.
+type jobPool chan *job
+
+func newJobPool() jobPool { return make(jobPool, 2*pipeDepth+4) }
+
+// get returns an empty chunk job, reusing memory when one is free.
+func (p jobPool) get() *job {
+	var j *job
+	select {
+	case j = <-p:
+	default:
+		j = &job{}
+	}
+	g, cg := j.g, j.cg
+	*j = job{
+		kind: jobChunk, items: j.items[:0], arena: j.arena[:0], moves: j.moves[:0],
+		states: j.states[:0], slab: j.slab[:0], sinfo: j.sinfo[:0], steps: j.steps[:0],
+	}
+	j.g = g
+	j.cg = chunkGraph{perimA: cg.perimA[:0], perimB: cg.perimB[:0], perim: cg.perim, src: cg.src[:0]}
+	return j
+}
+
+// put returns a job to the pool (the caller no longer uses it).
+func (p jobPool) put(j *job) {
+	if j.kind != jobChunk || cap(j.arena) > 64<<20 {
+		return
+	}
+	j.cross = nil
+	j.barrierState = nil
+	select {
+	case p <- j:
+	default:
+	}
+}
+
+// finish snapshots what later stages need from the reader.
+func (j *job) finish(rd *reader) {
+	j.slots = rd.slots.snapshot()
+	j.dec = rd.dec
+	m := rd.m
+	j.fw = fwRetract{m.FwRetractMM, m.FwRetractFeed, m.FwRecoverExtraMM, m.FwRecoverFeed}
+	if len(j.items) > 0 {
+		// Input position before the chunk: walk back from the first item.
+		j.chunk.startPos = j.items[0].after
+		if j.items[0].mi >= 0 {
+			j.chunk.startPos = j.moves[j.items[0].mi].From
+		}
+	}
+}
+
+// stateInfo caches per-state facts used while building a chunk graph.
+type stateInfo struct {
+	done      bool
+	hard      uint64 // hash of the command slots
+	typ       []byte // feature type text
+	perimeter bool
+}
+
+var hashSeed = maphash.MakeSeed()
+
+func (j *job) info(idx int32) *stateInfo {
+	for len(j.sinfo) < len(j.states) {
+		j.sinfo = append(j.sinfo, stateInfo{})
+	}
+	si := &j.sinfo[idx]
+	if !si.done {
+		s := j.states[idx]
+		si.done = true
+		si.typ = j.typeOf(s)
+		si.perimeter = isPerimeterType(si.typ)
+		var h maphash.Hash
+		h.SetSeed(hashSeed)
+		for i, v := range s {
+			if i < len(j.slots.hard) && j.slots.hard[i] {
+				h.WriteString(v.text)
+				h.WriteByte(0)
+			}
+		}
+		si.hard = h.Sum64()
+	}
+	return si
+}
+
+// typeOf returns the feature type text of a state (the ";TYPE:" comment),
+// or nil.
+func (j *job) typeOf(s []slotVal) []byte {
+	if j.slots.typeSlot < 0 {
+		return nil
+	}
+	t := slotAt(s, j.slots.typeSlot).text
+	if k := bytes.IndexByte([]byte(t), ';'); k >= 0 {
+		return []byte(t[k+1:])
+	}
+	return []byte(t)
+}
+
+// hardKey combines a state's command slots and a feed (mm/min): edges with
+// equal keys print with the same settings.
+func (j *job) hardKey(idx int32, feed float64) uint64 {
+	h := j.info(idx).hard
+	u := uint64(int64(math.Round(feed * 1000)))
+	h ^= u + 0x9e3779b97f4a7c15 + (h << 6) + (h >> 2)
+	return h
+}
+
+// prepare is stage 2: decide whether the chunk may be reordered, build its
+// IR and plan it. The plan starts at the input's position before the chunk
+// (the emitter retargets the first travel to wherever the head really is).
+func (j *job) prepare(opt Options, start3 [3]float64) {
+	j.planStart = ir.Vec{start3[0], start3[1]}
+	j.first, j.last, j.n = -1, -1, 0
+	for i := range j.items {
+		if j.items[i].cls == cExtrude {
+			if j.first < 0 {
+				j.first = i
+			}
+			j.last = i
+			j.n++
+		}
+	}
+	if j.n < 2 {
+		return
+	}
+	j.reason = j.chunk.locked
+	if j.reason == "" && j.chunk.priorMaxZ > j.chunk.z+1e-6 {
+		// Material printed before is higher than this layer (sequential
+		// printing, non-planar parts): new travels at this height could
+		// hit it.
+		j.reason = "below material printed before"
+	}
+	if j.reason == "" {
+		j.reason = j.reorderable()
+	}
+	if j.reason != "" {
+		return
+	}
+	if j.reason = j.buildGraph(opt); j.reason != "" {
+		return
+	}
+	j.g.TravelMMS, j.g.TravelAccel = j.travelSpeed()
+	j.g.CrossCost = nil
+	if rc, minD := j.retractCost(opt); rc > 0 && opt.Retract == RetractCrossing && j.g.TravelMMS > 0 {
+		cross := j.cross
+		j.g.CrossCost = func(a, b ir.Vec) float64 {
+			dx, dy := a[0]-b[0], a[1]-b[1]
+			if dx*dx+dy*dy < minD*minD || !cross(a, b) {
+				return 0
+			}
+			return rc
+		}
+	}
+	start := j.planStart
+	popt := ir.PlanOptions{Matching: opt.Matching, Improve: opt.Improve}
+	// Where the input goes after the body: the tour should end near it.
+	for i := j.last + 1; i < len(j.items); i++ {
+		if j.items[i].mi >= 0 && j.moves[j.items[i].mi].HasXY() {
+			a := j.items[i].after
+			popt.End, popt.HasEnd = ir.Vec{a[0], a[1]}, true
+			j.end, j.hasEnd = popt.End, true
+			break
+		}
+	}
+	j.steps, j.pst = j.g.Plan(start, popt)
+	if !j.g.CheckPlan(j.steps) {
+		j.reason = "internal plan check failed"
+	}
+}
+
+// predictEnd returns where the head will be after this job if a planned
+// chunk is emitted reordered (else where the input leaves it).
+func (j *job) predictEnd(prev [3]float64, have bool) ([3]float64, bool) {
+	if j.kind == jobBarrier {
+		if j.sensitive || j.pos != prev {
+			return j.pos, true
+		}
+		return prev, have
+	}
+	p, ok := prev, have
+	for i := range j.items {
+		it := &j.items[i]
+		if it.mi >= 0 && (it.setAbs&3 == 3 || it.arcRel) {
+			p, ok = it.after, true
+		}
+	}
+	if j.reason == "" && len(j.steps) > 0 {
+		// The body ends at the plan's last vertex; an absolute XY move in
+		// the lead-out takes the head elsewhere (already in p).
+		leadOutXY := false
+		for i := j.last + 1; i < len(j.items); i++ {
+			if it := &j.items[i]; it.mi >= 0 && it.setAbs&3 == 3 {
+				leadOutXY = true
+			}
+		}
+		if !leadOutXY {
+			v := j.g.Pts[j.g.To(j.steps[len(j.steps)-1])]
+			p = [3]float64{v[0], v[1], p[2]}
+			ok = true
+		}
+	}
+	return p, ok
+}
+
+// travelSpeed returns the chunk's travel feed (the most common feed of
+// its XY travels, mm/s, capped by the X/Y limits) and travel acceleration
+// (mm/s²) for the travel-time cost of run reordering.
+func (j *job) travelSpeed() (float64, float64) {
+	h := hist{}
+	for i := range j.items {
+		it := &j.items[i]
+		if it.cls == cMotion && it.mi >= 0 {
+			if mv := &j.moves[it.mi]; mv.HasXY() && mv.DE == 0 {
+				h.add(mv.FeedMM)
+			}
+		}
+	}
+	l := &j.chunk.startLimits
+	f, ok := h.mode()
+	if !ok || f <= 0 {
+		return 0, 0
+	}
+	v := math.Min(f/60, math.Min(l.MaxFeedMMS[0], l.MaxFeedMMS[1]))
+	a := math.Min(l.TravelAccel, math.Min(l.MaxAccelMMS2[0], l.MaxAccelMMS2[1]))
+	return v, a
+}
+
+// retractCost estimates, from the chunk's own connectors, the time a
+// retraction adds to a travel (retract, unretract and z-hop at their
+// feeds) and the shortest travel that retracted; zero without retractions.
+func (j *job) retractCost(opt Options) (float64, float64) {
+	var rc float64
+	minD := math.Inf(1)
+	var from [3]float64
+	have := false
+	var neg, feedR, feedU, hop, feedZ float64
+	for i := range j.items {
+		it := &j.items[i]
+		if it.mi < 0 {
+			continue
+		}
+		mv := &j.moves[it.mi]
+		switch {
+		case it.cls == cExtrude:
+			if have && neg > 0 && feedR > 0 {
+				t := neg / (feedR / 60)
+				if feedU > 0 {
+					t += neg / (feedU / 60)
+				}
+				if hop > 0 && feedZ > 0 {
+					t += 2 * hop / (feedZ / 60)
+				}
+				rc = math.Max(rc, t)
+				minD = math.Min(minD, math.Hypot(mv.From[0]-from[0], mv.From[1]-from[1]))
+			}
+			from, have = mv.To, true
+			neg, feedR, feedU, hop, feedZ = 0, 0, 0, 0, 0
+		case !mv.HasXY() && mv.DE < 0:
+			neg -= mv.DE
+			feedR = mv.FeedMM
+		case !mv.HasXY() && mv.DE > 0:
+			feedU = mv.FeedMM
+		case mv.HasXY() && mv.DE < 0:
+			neg -= mv.DE
+		case !mv.HasXY() && mv.To[2] > mv.From[2]:
+			hop = math.Max(hop, mv.To[2]-j.chunk.z)
+			feedZ = mv.FeedMM
+		}
+	}
+	if math.IsInf(minD, 1) {
+		minD = opt.RetractMinTravelMM
+	}
+	return rc, minD
+}
+
+// reorderable reports why a chunk must keep its order ("" = it may be
+// reordered).
+func (j *job) reorderable() string {
+	for i := range j.items {
+		it := &j.items[i]
+		if it.rel || it.inch {
+			return "relative or inch coordinates"
+		}
+		if it.mi < 0 {
+			continue
+		}
+		mv := &j.moves[it.mi]
+		if i < j.first && mv.HasXY() && it.arcRel && mv.DE >= 0 {
+			return "position-dependent move before the first extrusion"
+		}
+		if i > j.first && i < j.last && it.cls == cMotion && mv.HasXY() && mv.To[2] < j.chunk.z-1e-9 {
+			return "travel below the layer"
+		}
+	}
+	return ""
+}

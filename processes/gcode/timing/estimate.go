@@ -1,0 +1,367 @@
+package timing
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+
+	"fabcell/processes/gcode/parse"
+)
+
+// JunctionMode chooses the junction model of an estimate.
+type JunctionMode uint8
+
+// Junction modes.
+const (
+	// JunctionAuto uses classic jerk when the file sets per-axis jerk
+	// (M205 X/Y) and no junction deviation (M205 J), else junction
+	// deviation — "classic jerk when the file says so".
+	JunctionAuto JunctionMode = iota
+	JunctionForceDeviation
+	JunctionForceJerk
+)
+
+// Config is the estimator's configuration: machine defaults (overridden by
+// the file's M201/M203/M204/M205) and how the file is interpreted.
+type Config struct {
+	Limits   Limits
+	Junction JunctionMode
+	// ArcSegmentMM is the chord length arcs are split into (Marlin
+	// MM_PER_ARC_SEGMENT, 1 mm).
+	ArcSegmentMM float64
+	// HomingFeedMMS is the G28 speed per axis X, Y, Z (Marlin
+	// HOMING_FEEDRATE_MM_M {50·60, 50·60, 4·60} → {50, 50, 4} mm/s).
+	HomingFeedMMS [3]float64
+	// M203PerMinute reads M203 in mm/min (RepRapFirmware) instead of mm/s.
+	M203PerMinute bool
+	Parse         parse.Options
+}
+
+// DefaultConfig is MarlinDefaults with automatic junction selection, 1 mm
+// arc chords and Marlin's homing feeds.
+func DefaultConfig() Config {
+	return Config{Limits: MarlinDefaults(), ArcSegmentMM: 1, HomingFeedMMS: [3]float64{50, 50, 4}}
+}
+
+// Estimator turns an interpreted G-code stream into time. Feed it every
+// line with Line (after Machine.Exec) and call Finish.
+type Estimator struct {
+	cfg  Config
+	P    *Planner
+	mode JunctionMode
+
+	// LimitsOnly makes Line track the machine limits without timing moves
+	// (cheap; for callers that only need Limits at some point).
+	LimitsOnly bool
+
+	DwellS  float64 // G4 time
+	HomeS   float64 // G28 time
+	Moves   int
+	sawJerk bool
+	sawJD   bool
+}
+
+// NewEstimator returns an estimator with the configuration's limits.
+func NewEstimator(cfg Config) *Estimator {
+	if !(cfg.ArcSegmentMM > 0) {
+		cfg.ArcSegmentMM = 1
+	}
+	l := cfg.Limits
+	switch cfg.Junction {
+	case JunctionForceJerk:
+		l.Junction = ClassicJerk
+	case JunctionForceDeviation:
+		l.Junction = JunctionDeviation
+	}
+	return &Estimator{cfg: cfg, P: NewPlanner(l), mode: cfg.Junction}
+}
+
+// Limits returns the limits in force.
+func (e *Estimator) Limits() Limits { return e.P.L }
+
+// Line applies one executed line: limits commands change the planner,
+// moves become blocks, dwell and waits drain the buffer.
+func (e *Estimator) Line(l *parse.Line, op parse.Op, m *parse.Machine) {
+	if e.LimitsOnly && op != parse.OpSetting {
+		return
+	}
+	switch op {
+	case parse.OpMove:
+		e.move(&m.Move, m)
+	case parse.OpHome:
+		e.home(&m.Move)
+	case parse.OpDwell:
+		e.DwellS += m.DwellS
+		e.P.Dwell(m.DwellS)
+	case parse.OpWait:
+		e.P.Flush()
+	case parse.OpSetting:
+		if l.Letter == 'M' {
+			e.setting(l, m)
+		}
+	}
+}
+
+// MoveDirect adds a move without a parse.Line (used by the optimiser to
+// time candidate orders). flow and feedFactor are M221/M220 as fractions.
+func (e *Estimator) MoveDirect(mv *parse.Move, feedFactor, flow float64) {
+	e.addMove(mv, feedFactor, flow)
+}
+
+func (e *Estimator) move(mv *parse.Move, m *parse.Machine) {
+	e.addMove(mv, m.FeedFactor, m.FlowFactor)
+}
+
+func (e *Estimator) addMove(mv *parse.Move, feedFactor, flow float64) {
+	e.Moves++
+	v := mv.FeedMM / 60 * feedFactor
+	if mv.Firmware {
+		v = mv.FeedMM / 60 // firmware retraction feeds ignore M220
+	}
+	if mv.Kind == parse.Linear {
+		d := [4]float64{mv.To[0] - mv.From[0], mv.To[1] - mv.From[1], mv.To[2] - mv.From[2], mv.DE * flow}
+		e.P.Move(d, v)
+		return
+	}
+	mv.Chords(e.cfg.ArcSegmentMM, func(a, b [3]float64, de float64) {
+		e.P.Move([4]float64{b[0] - a[0], b[1] - a[1], b[2] - a[2], de * flow}, v)
+	})
+}
+
+// home drains the buffer and moves the homed axes at homing speed
+// (bounded by the axis limits), one axis group after the other.
+func (e *Estimator) home(mv *parse.Move) {
+	e.P.Flush()
+	t0 := e.P.Time()
+	d := [4]float64{mv.To[0] - mv.From[0], mv.To[1] - mv.From[1], 0, 0}
+	if d[0] != 0 || d[1] != 0 {
+		e.P.Move(d, math.Min(e.cfg.HomingFeedMMS[0], e.cfg.HomingFeedMMS[1]))
+		e.P.Flush()
+	}
+	if dz := mv.To[2] - mv.From[2]; dz != 0 {
+		e.P.Move([4]float64{0, 0, dz, 0}, e.cfg.HomingFeedMMS[2])
+		e.P.Flush()
+	}
+	e.HomeS += e.P.Time() - t0
+}
+
+func (e *Estimator) setting(l *parse.Line, m *parse.Machine) {
+	lim := &e.P.L
+	pos := func(c byte) (float64, bool) {
+		v, ok := l.Get(c)
+		if !ok || !(v >= 0) || math.IsInf(v, 0) {
+			return 0, false
+		}
+		if m.Inches {
+			v *= 25.4
+		}
+		return v, true
+	}
+	switch l.Code {
+	case 201:
+		for a, c := range [4]byte{'X', 'Y', 'Z', 'E'} {
+			if v, ok := pos(c); ok && v > 0 {
+				lim.MaxAccelMMS2[a] = v
+			}
+		}
+	case 203:
+		for a, c := range [4]byte{'X', 'Y', 'Z', 'E'} {
+			if v, ok := pos(c); ok && v > 0 {
+				if e.cfg.M203PerMinute {
+					v /= 60
+				}
+				lim.MaxFeedMMS[a] = v
+			}
+		}
+	case 204:
+		if v, ok := pos('S'); ok && v > 0 {
+			lim.PrintAccel, lim.TravelAccel = v, v
+		}
+		if v, ok := pos('P'); ok && v > 0 {
+			lim.PrintAccel = v
+		}
+		if v, ok := pos('R'); ok && v > 0 {
+			lim.RetractAccel = v
+		}
+		if v, ok := pos('T'); ok && v > 0 {
+			lim.TravelAccel = v
+		}
+	case 205:
+		jerkSet, jdSet := false, false
+		for a, c := range [4]byte{'X', 'Y', 'Z', 'E'} {
+			if v, ok := pos(c); ok {
+				lim.JerkMMS[a] = v
+				if a < 2 {
+					e.sawJerk, jerkSet = true, true
+				}
+			}
+		}
+		if v, ok := pos('J'); ok && v > 0 {
+			lim.JunctionDevMM = v
+			e.sawJD, jdSet = true, true
+		}
+		if v, ok := pos('S'); ok {
+			lim.MinFeedMMS = v
+		}
+		if v, ok := pos('T'); ok {
+			lim.MinTravelMMS = v
+		}
+		if e.mode == JunctionAuto && (jerkSet || jdSet) {
+			if e.sawJerk && !e.sawJD {
+				lim.Junction = ClassicJerk
+			} else {
+				lim.Junction = JunctionDeviation
+			}
+		}
+	}
+}
+
+// SetLimits replaces the limits in force (the buffer is drained first).
+func (e *Estimator) SetLimits(l Limits) {
+	e.P.Flush()
+	e.P.L = l
+}
+
+// Reset starts a new estimate from rest with limits l.
+func (e *Estimator) Reset(l Limits) {
+	e.P.Reset(l)
+	e.DwellS, e.HomeS, e.Moves = 0, 0, 0
+	e.sawJerk = l.Junction == ClassicJerk
+	e.sawJD = false
+}
+
+// ApplySetting applies a limits or factor command (M201/M203/M204/M205)
+// given as a lexed line; inches converts lengths.
+func (e *Estimator) ApplySetting(l *parse.Line, inches bool) {
+	if l.Letter != 'M' {
+		return
+	}
+	m := parse.Machine{Inches: inches}
+	e.setting(l, &m)
+}
+
+// Finish drains the planner and returns the total time (s).
+func (e *Estimator) Finish() float64 {
+	e.P.Flush()
+	return e.P.Time()
+}
+
+// Checkpoint is an M73 progress line compared with our estimate.
+type Checkpoint struct {
+	Line     int
+	Percent  float64 // M73 P
+	RemainM  float64 // M73 R (minutes), -1 if absent
+	ElapsedS float64 // our time from the start to this line
+}
+
+// Result is a whole-file estimate.
+type Result struct {
+	Seconds float64
+	ByClass [NumClasses]float64 // moves by class (s)
+	DwellS  float64
+	HomeS   float64
+	Lines   int
+	Blocks  int
+	// Path statistics of the file.
+	ExtrusionMoves int     // moves with XY motion and positive E
+	TravelMM       float64 // XY length of moves without extrusion (travels, wipes)
+	Retracts       int     // filament-only moves pulling back (and G10)
+	ZHops          int     // Z-only moves upwards
+	Junction       Junction
+	Limits         Limits // at the end of the file
+	Meta           parse.Meta
+	Progress       []Checkpoint // M73 lines (first extruder's progress)
+}
+
+// ProgressError compares the M73 progress lines with the estimate: the
+// largest and mean absolute difference between M73 P and our elapsed
+// percentage (points), and the largest difference between M73 R and our
+// remaining time (minutes). ok is false without M73 lines.
+func (r *Result) ProgressError() (maxPct, meanPct, maxRemainMin float64, ok bool) {
+	if len(r.Progress) == 0 || r.Seconds <= 0 {
+		return 0, 0, 0, false
+	}
+	for _, cp := range r.Progress {
+		ours := cp.ElapsedS / r.Seconds * 100
+		d := math.Abs(ours - cp.Percent)
+		maxPct = math.Max(maxPct, d)
+		meanPct += d
+		if cp.RemainM >= 0 {
+			rem := (r.Seconds - cp.ElapsedS) / 60
+			maxRemainMin = math.Max(maxRemainMin, math.Abs(rem-cp.RemainM))
+		}
+	}
+	return maxPct, meanPct / float64(len(r.Progress)), maxRemainMin, true
+}
+
+// EstimateReader parses r and estimates it. ctx is checked every 64k lines.
+func EstimateReader(ctx context.Context, r io.Reader, cfg Config) (Result, error) {
+	sc := parse.NewScanner(r)
+	m := parse.NewMachine(cfg.Parse)
+	est := NewEstimator(cfg)
+	var res Result
+	type pending struct {
+		cp   Checkpoint
+		mark int
+	}
+	var marks []pending
+	n := 0
+	for sc.Scan() {
+		l := sc.Line()
+		n++
+		if n&0xffff == 0 {
+			if err := ctx.Err(); err != nil {
+				return Result{}, err
+			}
+		}
+		op, err := m.Exec(l)
+		if err != nil {
+			return Result{}, err
+		}
+		res.Meta.Observe(l)
+		if l.Letter == 'M' && l.Code == 73 {
+			if p, ok := l.Get('P'); ok {
+				cp := Checkpoint{Line: l.Num, Percent: p, RemainM: -1}
+				if r, ok := l.Get('R'); ok {
+					cp.RemainM = r
+				}
+				marks = append(marks, pending{cp, est.P.Mark()})
+			}
+		}
+		if op == parse.OpMove {
+			mv := &m.Move
+			switch {
+			case mv.IsExtrusion() && !mv.Firmware:
+				res.ExtrusionMoves++
+			case mv.HasXY():
+				res.TravelMM += mv.XYLength()
+			case mv.DE < 0:
+				res.Retracts++
+			case mv.To[2] > mv.From[2]:
+				res.ZHops++
+			}
+		}
+		est.Line(l, op, m)
+	}
+	if err := sc.Err(); err != nil {
+		return Result{}, err
+	}
+	res.Seconds = est.Finish()
+	res.ByClass = est.P.ByClass
+	res.DwellS = est.DwellS
+	res.HomeS = est.HomeS
+	res.Lines = n
+	res.Blocks = est.P.Blocks
+	res.Junction = est.P.L.Junction
+	res.Limits = est.P.L
+	for _, p := range marks {
+		t, ok := est.P.MarkTime(p.mark)
+		if !ok {
+			return Result{}, fmt.Errorf("estimate: internal: unresolved checkpoint at line %d", p.cp.Line)
+		}
+		p.cp.ElapsedS = t
+		res.Progress = append(res.Progress, p.cp)
+	}
+	return res, nil
+}
