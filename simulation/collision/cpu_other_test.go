@@ -1,0 +1,5 @@
+//go:build !linux
+
+package collision
+
+func processCPUns() int64 { return 0 }
