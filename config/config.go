@@ -7,9 +7,8 @@
 //   - unknown keys are errors, reported with their line;
 //   - a key the file omits takes its default (Defaults() returns a Cell
 //     with every default filled in); a key the file sets keeps its value,
-//     zero included — so "qos: 0" or "web_addr: ''" mean what they say.
-//     For Cells built in code, zero fields are defaulted by Defaults-style
-//     filling only through Parse/Load/Defaults;
+//     zero included — so "qos: 0" or an empty web_addr mean what they say
+//     (Cells built in code get defaults only through Defaults);
 //   - Validate() checks ranges and cross-field rules and names the offending
 //     field by its YAML path (e.g. "safety.max_tcp_speed_mm_s").
 //
