@@ -38,6 +38,26 @@ type MQTT struct {
 	// SparkplugGroup.
 	Sparkplug      bool   `yaml:"sparkplug"`
 	SparkplugGroup string `yaml:"sparkplug_group"`
+	// SparkplugHostID, if set, names the Sparkplug primary host application:
+	// the node publishes NBIRTH only while spBv1.0/STATE/<host id> says
+	// online (Sparkplug 3.0 §5.11). Empty = birth at once.
+	SparkplugHostID string `yaml:"sparkplug_host_id"`
+	// ModelDir is the directory model references of jobs submitted over
+	// MQTT are resolved in; references may not leave it (no absolute
+	// paths, no "..", no symlinks pointing outside).
+	ModelDir string `yaml:"model_dir"`
+	// AutoStart starts submitted jobs as soon as the cell is free; false =
+	// a job waits for a start command (MQTT jobs/<id>/start, the pendant's
+	// start_job or the web page's Start button).
+	AutoStart bool `yaml:"auto_start"`
+	// ReconnectMaxS caps the exponential reconnect back-off (paho starts at
+	// 1 s and doubles).
+	ReconnectMaxS float64 `yaml:"reconnect_max_s"`
+	// EmbeddedAuthFile is a mochi-mqtt auth ledger (YAML: users with
+	// passwords and per-user ACL filters) enforced by the embedded broker;
+	// empty = the embedded broker accepts every client (keep it on
+	// loopback then).
+	EmbeddedAuthFile string `yaml:"embedded_auth_file"`
 }
 
 // TLS holds client TLS material for the broker connection.
@@ -56,6 +76,8 @@ func (m *MQTT) applyDefaults() {
 	def(&m.TelemetryHz, 2)
 	def(&m.KeepAliveS, 30)
 	def(&m.SparkplugGroup, "fabcell")
+	def(&m.ModelDir, "models")
+	def(&m.ReconnectMaxS, 30)
 }
 
 func (m MQTT) validate(v *validator) {
@@ -83,8 +105,18 @@ func (m MQTT) validate(v *validator) {
 	if (m.TLS.CertFile == "") != (m.TLS.KeyFile == "") {
 		v.add("mqtt.tls", "cert_file and key_file must be given together")
 	}
-	if strings.ContainsAny(m.SparkplugGroup, "+/#") {
-		v.add("mqtt.sparkplug_group", "%q must not contain + / #", m.SparkplugGroup)
+	if m.SparkplugGroup == "" || strings.ContainsAny(m.SparkplugGroup, "+/#") {
+		v.add("mqtt.sparkplug_group", "%q must be non-empty and must not contain + / #", m.SparkplugGroup)
+	}
+	if strings.ContainsAny(m.SparkplugHostID, "+/#") {
+		v.add("mqtt.sparkplug_host_id", "%q must not contain + / #", m.SparkplugHostID)
+	}
+	if m.ModelDir == "" {
+		v.add("mqtt.model_dir", "must name a directory")
+	}
+	v.within("mqtt.reconnect_max_s", m.ReconnectMaxS, 1, 3600)
+	if m.EmbeddedAuthFile != "" && m.Broker != "" {
+		v.add("mqtt.embedded_auth_file", "only applies to the embedded broker (mqtt.broker is %q)", m.Broker)
 	}
 }
 
@@ -130,17 +162,23 @@ func (s Serial) validate(v *validator) {
 // Pendant configures the operator interfaces served by `fabcell serve`.
 type Pendant struct {
 	// XMLRPCAddr is where the teach-pendant XML-RPC server listens
-	// (URScript: rpc_factory("xmlrpc", "http://<host>:<port>/RPC2")).
+	// (URScript: rpc_factory("xmlrpc", "http://<host>:<port>/RPC2")); empty
+	// disables it.
 	XMLRPCAddr string `yaml:"xmlrpc_addr"`
 	// AllowedClients lists IPs or CIDRs allowed to call XML-RPC (the robot
-	// controller's address).
+	// controller's address); others get HTTP 403.
 	AllowedClients []string `yaml:"allowed_clients"`
 	// WebAddr serves the web pendant page; empty disables it.
 	WebAddr string `yaml:"web_addr"`
 	// WebToken protects the web page and its API; TokenFile is read instead
-	// when set. A non-loopback WebAddr requires a token.
+	// when set. A non-loopback WebAddr requires a token. With neither set
+	// (loopback only) `fabcell serve` generates a random token into
+	// <controller.journal_dir>/web-token (mode 0600).
 	WebToken     string `yaml:"web_token"`
 	WebTokenFile string `yaml:"web_token_file"`
+	// WebUpdateHz is the maximum rate of live status updates pushed to each
+	// open web page (server-sent events).
+	WebUpdateHz float64 `yaml:"web_update_hz"`
 }
 
 func (p *Pendant) applyDefaults() {
@@ -149,11 +187,14 @@ func (p *Pendant) applyDefaults() {
 		p.AllowedClients = []string{"127.0.0.1/32", "::1/128"}
 	}
 	def(&p.WebAddr, "127.0.0.1:8080")
+	def(&p.WebUpdateHz, 5)
 }
 
 func (p Pendant) validate(v *validator) {
-	if _, _, err := net.SplitHostPort(p.XMLRPCAddr); err != nil {
-		v.add("pendant.xmlrpc_addr", "%q: want host:port", p.XMLRPCAddr)
+	if p.XMLRPCAddr != "" {
+		if _, _, err := net.SplitHostPort(p.XMLRPCAddr); err != nil {
+			v.add("pendant.xmlrpc_addr", "%q: want host:port", p.XMLRPCAddr)
+		}
 	}
 	for i, c := range p.AllowedClients {
 		if net.ParseIP(c) == nil {
@@ -170,6 +211,13 @@ func (p Pendant) validate(v *validator) {
 			v.add("pendant.web_token", "required when web_addr %q is not a loopback address", p.WebAddr)
 		}
 	}
+	if p.WebToken != "" && p.WebTokenFile != "" {
+		v.add("pendant.web_token_file", "set either web_token or web_token_file, not both")
+	}
+	if p.WebToken != "" && len(p.WebToken) < 16 {
+		v.add("pendant.web_token", "too short (%d characters): use at least 16", len(p.WebToken))
+	}
+	v.within("pendant.web_update_hz", p.WebUpdateHz, 0.1, 50)
 }
 
 // Controller configures the job runtime.

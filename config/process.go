@@ -51,7 +51,10 @@ type WireframeProcess struct {
 	// Reward constants (Eqs. 5–8). DisplacementWeightPerMM multiplies
 	// d_max in mm (release: −10·d[cm] = −1·d[mm]). CollisionPenalty is the
 	// reward for "no collision-free orientation". ClimbWeightPerMM is the
-	// release's "don't climb" term (not in the paper; 0 disables).
+	// release's "don't climb" term −c·(z̄(e_k) − z̄(e_k−1)) (not in the
+	// paper; 0 disables). fabcell defaults it to 1 (release 0.1): with the
+	// collision check on, a bottom-up order keeps struts reachable for the
+	// head (Femur, greedy: 741 of 772 struts printable vs 701 at 0.1).
 	DisplacementWeightPerMM float64 `yaml:"displacement_weight_per_mm"`
 	CollisionPenalty        float64 `yaml:"collision_penalty"`
 	ClimbWeightPerMM        float64 `yaml:"climb_weight_per_mm"`
@@ -63,6 +66,61 @@ type WireframeProcess struct {
 	FeedAnalogOutput  int     `yaml:"feed_analog_output"`
 	FeedFraction      float64 `yaml:"feed_fraction"`
 	CoolingDwellS     float64 `yaml:"cooling_dwell_s"`
+
+	// FEAScope selects the structure the reward's d_max term (Eq. 8) is
+	// computed on: "global" (the whole printed set, exact) or "lsg" (the
+	// paper's LSG-local analysis: printed struts within FEAWindowRings
+	// rings of the tool, window boundary fixed; faster, approximate).
+	// Metrics and the nozzle limit always use the global analysis.
+	FEAScope string `yaml:"fea_scope"`
+	// FEAWindowRings is the window radius of fea_scope "lsg" in graph
+	// rings around the tool node; 0 = planner.ring.
+	FEAWindowRings int `yaml:"fea_window_rings"`
+	// TravelWeightPerMM is the reward per mm of a travel move over printed
+	// struts (negated); JumpPenalty is charged per lift/jump on top of
+	// its distance (the planner sees these at dead ends, §7.3).
+	TravelWeightPerMM float64 `yaml:"travel_weight_per_mm"`
+	JumpPenalty       float64 `yaml:"jump_penalty"`
+	// TravelMaxHops bounds the travel chain over printed struts that the
+	// jump rule (§7.3) prefers to a lift; farther targets are jumped to.
+	TravelMaxHops int `yaml:"travel_max_hops"`
+	// ArmCheck turns on the arm-level check (paper §7.5 limitation): IK
+	// along every strut on one arm configuration branch, joint limits,
+	// singularity margins, joint speed, and the arm links clear of the
+	// printed structure, the bed and safety.keep_out (default true).
+	ArmCheck bool `yaml:"arm_check"`
+	// ArmSampleMM is the spacing of the IK/link samples along a strut.
+	ArmSampleMM float64 `yaml:"arm_sample_mm"`
+	// YawSamples is the number of tool rotations about the head axis tried
+	// per axis (the head is axisymmetric; the yaw only moves the wrist).
+	YawSamples int `yaml:"yaw_samples"`
+	// ArmClearanceMM is the gap required between the arm link capsules and
+	// struts, bed and keep-out boxes (the capsules are estimates).
+	ArmClearanceMM float64 `yaml:"arm_clearance_mm"`
+	// LiftClearanceMM is the height of a lift (jump) above the printed
+	// structure, counted from the lowest point of the head.
+	LiftClearanceMM float64 `yaml:"lift_clearance_mm"`
+	// SkipUnreachable plans what can be printed when some struts cannot:
+	// struts no head axis/arm pose reaches in this cell are skipped, and
+	// planning ends when no remaining strut can be printed (the printed
+	// structure blocks it); both are reported in the metric unreachable
+	// with reasons. False makes the former an error naming the struts and
+	// the latter a planner failure (default true).
+	SkipUnreachable bool `yaml:"skip_unreachable"`
+	// LookaheadMM is the forward check of the collision rule: a strut is
+	// postponed while printing it would leave an unprinted strut within
+	// this distance (mm, capsule to capsule) without any collision-free
+	// head axis — such a strut could never be printed afterwards, since
+	// free axes only shrink as the structure grows. 0 disables the check.
+	LookaheadMM float64 `yaml:"lookahead_mm"`
+	// LayerBandMM keeps printing near the bottom of what is left: a strut
+	// is a candidate only while its lowest point is at most this far (mm)
+	// above the lowest point of the lowest unprinted strut that still has
+	// a collision-free head axis. A strut printed above unprinted ones
+	// blocks their head (it reaches 190 mm up the tool axis), so a
+	// bottom-up front keeps them printable. Lifted when no strut inside
+	// the band can be printed. 0 disables.
+	LayerBandMM float64 `yaml:"layer_band_mm"`
 }
 
 // CollisionOn reports whether collision checking is enabled.
@@ -92,8 +150,21 @@ func (w *WireframeProcess) applyDefaults() {
 	def(&w.CollisionClearanceMM, 0.5)
 	def(&w.DisplacementWeightPerMM, 1.0)
 	def(&w.CollisionPenalty, 1000)
+	def(&w.ClimbWeightPerMM, 1)
 	def(&w.FeedFraction, 0.5)
 	def(&w.CoolingDwellS, 0.5)
+	def(&w.ArmCheck, true)
+	def(&w.SkipUnreachable, true)
+	def(&w.FEAScope, "global")
+	def(&w.TravelWeightPerMM, 0.01)
+	def(&w.JumpPenalty, 1)
+	def(&w.TravelMaxHops, 4)
+	def(&w.ArmSampleMM, 5)
+	def(&w.YawSamples, 4)
+	def(&w.ArmClearanceMM, 5)
+	def(&w.LiftClearanceMM, 10)
+	def(&w.LookaheadMM, 0)
+	def(&w.LayerBandMM, 5)
 }
 
 func (w WireframeProcess) validate(v *validator) {
@@ -125,6 +196,17 @@ func (w WireframeProcess) validate(v *validator) {
 	v.within("wireframe.feed_analog_output", float64(w.FeedAnalogOutput), 0, 1)
 	v.within("wireframe.feed_fraction", w.FeedFraction, 0, 1)
 	v.within("wireframe.cooling_dwell_s", w.CoolingDwellS, 0, 600)
+	v.oneOf("wireframe.fea_scope", w.FEAScope, "global", "lsg")
+	v.within("wireframe.fea_window_rings", float64(w.FEAWindowRings), 0, 16)
+	v.within("wireframe.travel_weight_per_mm", w.TravelWeightPerMM, 0, 1e6)
+	v.within("wireframe.jump_penalty", w.JumpPenalty, 0, 1e9)
+	v.within("wireframe.travel_max_hops", float64(w.TravelMaxHops), 0, 1000)
+	v.within("wireframe.arm_sample_mm", w.ArmSampleMM, 0.1, 1000)
+	v.within("wireframe.yaw_samples", float64(w.YawSamples), 1, 360)
+	v.within("wireframe.arm_clearance_mm", w.ArmClearanceMM, 0, 500)
+	v.within("wireframe.lift_clearance_mm", w.LiftClearanceMM, 0, 1000)
+	v.within("wireframe.lookahead_mm", w.LookaheadMM, 0, 1000)
+	v.within("wireframe.layer_band_mm", w.LayerBandMM, 0, 10000)
 }
 
 // CCFProcess configures continuous-carbon-fibre layers and the dual-nozzle
@@ -142,7 +224,10 @@ type CCFProcess struct {
 	// SharpTurnDeg: a turn above this counts as sharp in metrics.
 	SharpTurnDeg float64 `yaml:"sharp_turn_deg"`
 	// RetraversalPenalty selects Eq. 10's form: "length" (−l/l_max, paper)
-	// or "unit" (−1, release default).
+	// or "unit" (−1, release default). Default "unit": with "length" a
+	// straight second pass earns r_θ − l/l_max > 0, so every planner that
+	// maximises the step reward prints most edges twice (measured in
+	// processes/ccf/README.md).
 	RetraversalPenalty string `yaml:"retraversal_penalty"`
 	// UTurnPenalty and UTurnBoundaryPenalty are the release's U-turn terms
 	// (interior / boundary node).
@@ -207,7 +292,7 @@ func (c *CCFProcess) applyDefaults() {
 	def(&c.Kappa, 10)
 	def(&c.ThetaScaleDeg, 30)
 	def(&c.SharpTurnDeg, 120)
-	def(&c.RetraversalPenalty, "length")
+	def(&c.RetraversalPenalty, "unit")
 	def(&c.UTurnPenalty, 1)
 	def(&c.UTurnBoundaryPenalty, 0.5)
 	def(&c.DefaultPasses, 2)
@@ -354,12 +439,22 @@ type LPBFProcess struct {
 	DiffusionRate    float64 `yaml:"diffusion_rate"`
 	Decay            float64 `yaml:"decay"`
 	DecayWindow      int     `yaml:"decay_window"`
+	// ThermalTolerance bounds the error of the diffusion model's sparse
+	// truncation, in units of HMax: values below
+	// ThermalTolerance·HMax·(1 − Decay) are dropped after each step, which
+	// keeps every temperature within ThermalTolerance·HMax of the
+	// untruncated model (package simulation/thermal).
+	ThermalTolerance float64 `yaml:"thermal_tolerance"`
 	// HotThreshold is the temperature (fraction of HMax) above which a
 	// visited node counts as hot in hot_area_fraction.
 	HotThreshold float64 `yaml:"hot_threshold"`
 
 	// ChessboardIslandMM is the island size of the chessboard baseline.
+	// ChessboardOrder is the island order: "checkerboard" (all islands of
+	// one colour in raster order, then the other colour) or "raster" (row
+	// by row). Islands alternate their scan orientation (x / y) by colour.
 	ChessboardIslandMM float64 `yaml:"chessboard_island_mm"`
+	ChessboardOrder    string  `yaml:"chessboard_order"`
 
 	// Machine limits used by the simulated LPBF machine and safety.
 	FieldSizeMM float64 `yaml:"field_size_mm"`
@@ -383,8 +478,10 @@ func (l *LPBFProcess) applyDefaults() {
 	def(&l.DiffusionRate, 0.1)
 	def(&l.Decay, 0.52)
 	def(&l.DecayWindow, 8)
+	def(&l.ThermalTolerance, 1e-4)
 	def(&l.HotThreshold, 0.5)
 	def(&l.ChessboardIslandMM, 5)
+	def(&l.ChessboardOrder, "checkerboard")
 	def(&l.FieldSizeMM, 250)
 	def(&l.MaxPowerW, 400)
 	def(&l.ChunkVectors, 500)
@@ -404,9 +501,14 @@ func (l LPBFProcess) validate(v *validator) {
 	v.within("lpbf.diffusion_rings", float64(l.DiffusionRings), 1, 10)
 	v.within("lpbf.diffusion_rate", l.DiffusionRate, 0, 0.25)
 	v.within("lpbf.decay", l.Decay, 0, 1)
+	if l.Model == "diffusion" && l.Decay >= 1 {
+		v.add("lpbf.decay", "must be < 1 with thermal_model diffusion (the field would never cool), got %v", l.Decay)
+	}
 	v.within("lpbf.decay_window", float64(l.DecayWindow), 1, 1000)
+	v.within("lpbf.thermal_tolerance", l.ThermalTolerance, 1e-12, 0.1)
 	v.within("lpbf.hot_threshold", l.HotThreshold, 0, 1)
 	v.within("lpbf.chessboard_island_mm", l.ChessboardIslandMM, 0.1, 1000)
+	v.oneOf("lpbf.chessboard_order", l.ChessboardOrder, "checkerboard", "raster")
 	v.positive("lpbf.field_size_mm", l.FieldSizeMM)
 	v.positive("lpbf.max_power_w", l.MaxPowerW)
 	if l.PowerW > l.MaxPowerW {

@@ -114,7 +114,7 @@ func ParseJobJSON(data []byte, dir string) (JobSpec, error) {
 // Validate checks the spec's own fields (the process and model are checked
 // when the job is prepared).
 func (s JobSpec) Validate() error {
-	if !validID(s.ID) {
+	if !ValidJobID(s.ID) {
 		return fmt.Errorf("job: id %q: use 1–64 letters, digits, '-', '_' or '.'", s.ID)
 	}
 	if s.Process == "" {
@@ -162,7 +162,10 @@ func (s JobSpec) Dir() string { return s.dir }
 // WithDir returns a copy resolving relative paths against dir.
 func (s JobSpec) WithDir(dir string) JobSpec { s.dir = dir; return s }
 
-func validID(id string) bool {
+// ValidJobID reports whether id is a legal job id: 1–64 letters, digits,
+// '-', '_' or '.', not "." or "..". Ids become file names and MQTT topic
+// levels, so the rule is strict.
+func ValidJobID(id string) bool {
 	if id == "" || len(id) > 64 {
 		return false
 	}

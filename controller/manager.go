@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -528,7 +530,13 @@ func (m *Manager) resolveModel(s JobSpec) (string, error) {
 		}
 		p = filepath.Join(m.opts.ModelDir, clean)
 	}
-	if _, err := os.Stat(p); err != nil {
+	file := p
+	if i := strings.LastIndexByte(file, '#'); i > 0 {
+		if _, err := strconv.Atoi(file[i+1:]); err == nil {
+			file = file[:i] // layer selector of a layered format (CLI)
+		}
+	}
+	if _, err := os.Stat(file); err != nil {
 		return "", fmt.Errorf("model %q: %w", s.Model, err)
 	}
 	return p, nil

@@ -63,7 +63,7 @@ type runner struct {
 	watchdog    *safety.Watchdog
 	// stoppedEarly explains a completion before full coverage (max_steps).
 	stoppedEarly string
-	report      *Report
+	report       *Report
 }
 
 // LeadSample records the planner's lead over execution at one moment.
@@ -95,7 +95,7 @@ func (r *runner) run(ctx context.Context) error {
 		}
 		cell = c
 	}
-	cell, err := applyOverrides(cell, spec)
+	cell, err := ApplyOverrides(cell, spec)
 	if err != nil {
 		return err
 	}
@@ -634,10 +634,11 @@ func (r *runner) finish() {
 	r.j.mu.Unlock()
 }
 
-// applyOverrides applies the spec's planner/ring/seed and params (YAML
+// ApplyOverrides applies the spec's planner/ring/seed and params (YAML
 // paths such as "robot.print_speed_mm_s") to a copy of the cell and
-// re-validates it.
-func applyOverrides(cell config.Cell, spec JobSpec) (config.Cell, error) {
+// re-validates it. Front ends call it at submission so a bad override is
+// refused before the job is queued.
+func ApplyOverrides(cell config.Cell, spec JobSpec) (config.Cell, error) {
 	if spec.Planner != "" {
 		cell.Planner.Name = spec.Planner
 	}
