@@ -173,6 +173,14 @@ type HeatSource interface {
 	NodeHeat(v int) float64
 }
 
+// RewardBounder is implemented by sessions that know an upper bound of the
+// step reward: no Reward(m), and no summed reward of one Jump() chain,
+// exceeds MaxStepReward. Exhaustive planners use it for exact branch and
+// bound.
+type RewardBounder interface {
+	MaxStepReward() float64
+}
+
 // Process is a fabrication process as the planner sees it.
 type Process interface {
 	// Name is the registry name (wireframe, ccf, lpbf, travel).

@@ -48,7 +48,14 @@ type travelSession struct {
 	meanL float64
 }
 
-var _ Session = (*travelSession)(nil)
+var (
+	_ Session       = (*travelSession)(nil)
+	_ RewardBounder = (*travelSession)(nil)
+)
+
+// MaxStepReward implements RewardBounder: a print earns at most 1, travel
+// and jump moves are never positive.
+func (s *travelSession) MaxStepReward() float64 { return 1 }
 
 // Starts prefers odd-degree nodes (an Euler trail must start at one), then
 // lower index.

@@ -1,0 +1,169 @@
+package lsgdqn
+
+import (
+	"fmt"
+	"runtime"
+
+	"fabcell/config"
+	"fabcell/planners/dqn"
+	"fabcell/planners/lsg"
+)
+
+// Decision selects how the move at v_c is chosen after learning (spec §4
+// line 15, §13 item 9).
+type Decision uint8
+
+const (
+	// BestReturn takes the first move of the highest-return episode seen
+	// in the LSG (the release); ties go to the higher Q(S_c, ·), then to
+	// the lower LSG index. Learning also stops early once every action
+	// sequence of the LSG has been tried (the best return is then exact).
+	BestReturn Decision = iota
+	// ArgmaxQ takes argmax over feasible 1-ring moves of Q(S_c, ·) (the
+	// paper); ties go to the higher best return, then the lower index.
+	ArgmaxQ
+)
+
+func (d Decision) String() string {
+	if d == ArgmaxQ {
+		return "q"
+	}
+	return "best-return"
+}
+
+// Options configure the LSG-DQN planner. OptionsFromConfig fills them from
+// config.Planner; the extra fields below have no config key yet and keep
+// their documented defaults.
+type Options struct {
+	Ring     int   // LSG range n (§5.1) = episode length
+	NMax     int   // padded LSG size (§5.4)
+	Seed     int64 // drives ε-greedy, replay sampling, restarts, weights
+	Restarts int   // start nodes tried by the outer loop (§4)
+
+	Gamma          float64 // Bellman γ (Eq. 1)
+	Epsilon        float64 // ε of ε-greedy during learning
+	ReplayCapacity int
+	BatchSize      int
+	TargetSync     int // updates between target-network copies
+	// Termination (§10): stop after ≥ EpisodeFactor·n episodes with no
+	// improvement of the best return in the last PatienceFactor·n, or at
+	// MaxEpisodes.
+	EpisodeFactor, PatienceFactor, MaxEpisodes int
+	Discount                                   lsg.Discount
+
+	PriorK    int     // stored networks (§6); 0 disables reuse
+	PriorBeta float64 // β of Eq. 3
+	BankPath  string  // bank file loaded before and saved after a job
+
+	Backend     string // "go" or "onnx"
+	OnnxLibPath string
+
+	Net dqn.Config // network shape and optimiser (N, ExtraRows set by the planner)
+
+	// Extensions (no config key yet):
+
+	// Encoding of the LSG nodes (§5.2); auto by graph kind.
+	Encoding lsg.Encoding
+	// JumpLookahead charges episodes that lock the tool in with the jump
+	// cost (see lsg.ExplorerConfig); default true.
+	JumpLookahead bool
+	// Decision rule; default BestReturn.
+	Decision Decision
+	// Workers run restarts in parallel (each on its own session and bank
+	// copy, so results do not depend on it); default GOMAXPROCS.
+	Workers int
+	// TrainEvery takes one gradient step every TrainEvery environment
+	// steps (release: 1).
+	TrainEvery int
+}
+
+// OptionsFromConfig maps config.Planner (defaults already applied) to
+// Options.
+func OptionsFromConfig(c config.Planner) (Options, error) {
+	disc, err := lsg.ParseDiscount(c.Discount, c.Sigma, c.Gamma)
+	if err != nil {
+		return Options{}, err
+	}
+	o := Options{
+		Ring: c.Ring, NMax: c.NMaxOrDefault(), Seed: c.Seed, Restarts: c.Restarts,
+		Gamma: c.Gamma, Epsilon: c.Epsilon, ReplayCapacity: c.ReplayCapacity, BatchSize: c.BatchSize,
+		TargetSync: c.TargetSync, EpisodeFactor: c.EpisodeFactor, PatienceFactor: c.PatienceFactor,
+		MaxEpisodes: c.MaxEpisodes, Discount: disc,
+		PriorK: c.PriorK, PriorBeta: c.PriorBeta, BankPath: c.BankPath,
+		Backend: c.Backend, OnnxLibPath: c.OnnxLibPath,
+		JumpLookahead: true, Decision: BestReturn, TrainEvery: 1,
+	}
+	o.Net = dqn.DefaultConfig(o.NMax, lsg.ExtraRows)
+	if c.E2EChannels > 0 {
+		o.Net.E2E = [2]int{c.E2EChannels, c.E2EChannels}
+	}
+	if c.Hidden > 0 {
+		o.Net.Hidden = c.Hidden
+	}
+	if c.LearningRate > 0 {
+		o.Net.LearningRate = c.LearningRate
+	}
+	o.Net.WeightDecay = c.WeightDecay
+	o.Net.Seed = uint64(c.Seed)
+	return o, o.Validate()
+}
+
+// DefaultOptions returns OptionsFromConfig(config.Defaults().Planner).
+func DefaultOptions() Options {
+	o, err := OptionsFromConfig(config.Defaults().Planner)
+	if err != nil {
+		panic(err) // the defaults are valid
+	}
+	return o
+}
+
+// Validate checks ranges; it also fills Net.N, Net.ExtraRows, Net.Channels
+// from NMax and the LSG layout.
+func (o *Options) Validate() error {
+	bad := func(f string, a ...any) error { return fmt.Errorf("lsg-dqn: "+f, a...) }
+	switch {
+	case o.Ring < 1:
+		return bad("ring must be >= 1, got %d", o.Ring)
+	case o.NMax < 2:
+		return bad("n_max must be >= 2, got %d", o.NMax)
+	case o.Restarts < 1:
+		return bad("restarts must be >= 1, got %d", o.Restarts)
+	case !(o.Gamma >= 0 && o.Gamma <= 1):
+		return bad("gamma must be in [0,1], got %v", o.Gamma)
+	case !(o.Epsilon >= 0 && o.Epsilon <= 1):
+		return bad("epsilon must be in [0,1], got %v", o.Epsilon)
+	case o.ReplayCapacity < 1 || o.BatchSize < 1 || o.TargetSync < 1:
+		return bad("replay_capacity, batch_size and target_sync must be >= 1 (got %d, %d, %d)", o.ReplayCapacity, o.BatchSize, o.TargetSync)
+	case o.EpisodeFactor < 1 || o.PatienceFactor < 1 || o.MaxEpisodes < 1:
+		return bad("episode_factor, patience_factor and max_episodes must be >= 1 (got %d, %d, %d)", o.EpisodeFactor, o.PatienceFactor, o.MaxEpisodes)
+	case o.PriorK < 0:
+		return bad("prior_k must be >= 0, got %d", o.PriorK)
+	case !(o.PriorBeta > 0):
+		return bad("prior_beta must be > 0, got %v", o.PriorBeta)
+	case o.Backend != "go" && o.Backend != "onnx" && o.Backend != "":
+		return bad("backend must be go or onnx, got %q", o.Backend)
+	case o.Decision > ArgmaxQ:
+		return bad("unknown decision rule %d", o.Decision)
+	case o.TrainEvery < 0:
+		return bad("train_every must be >= 0, got %d", o.TrainEvery)
+	}
+	if o.Backend == "" {
+		o.Backend = "go"
+	}
+	if o.TrainEvery == 0 {
+		o.TrainEvery = 1
+	}
+	if o.Workers <= 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	o.Net.N = o.NMax
+	o.Net.Channels = lsg.Channels
+	o.Net.ExtraRows = lsg.ExtraRows
+	if err := o.Net.Validate(); err != nil {
+		return fmt.Errorf("lsg-dqn: network: %w", err)
+	}
+	return nil
+}
+
+// layout returns the state layout.
+func (o Options) layout() lsg.Layout { return lsg.Layout{N: o.NMax} }
