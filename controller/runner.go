@@ -46,7 +46,7 @@ type runner struct {
 	planned    atomic.Int64 // moves emitted by the planner
 	ackedMoves atomic.Int64
 	stepsDone  atomic.Int64
-	covered    atomic.Int64
+	cov        *coverage // acknowledged coverage (dispatcher goroutine writes)
 
 	mu          sync.Mutex
 	robotPaused bool
@@ -158,6 +158,7 @@ func (r *runner) run(ctx context.Context) error {
 		}
 	}
 	_, r.total = sess.Progress()
+	r.cov = newCoverage(sess.Coverage(), g.NumNodes(), g.NumEdges())
 	if err := r.j.sm.To(Planning, "planning and checking ahead of execution"); err != nil {
 		return err
 	}
@@ -194,8 +195,9 @@ func (r *runner) run(ctx context.Context) error {
 		r.stepsDone.Store(int64(rec.AckedSteps))
 		r.ackedMoves.Store(int64(len(rec.Acked)))
 		r.planned.Store(int64(len(rec.Acked)))
-		d, _ := sess.Progress()
-		r.covered.Store(int64(d))
+		for _, mv := range rec.Acked {
+			r.cov.add(mv)
+		}
 		r.j.mu.Lock()
 		r.j.info.Resumed = true
 		r.j.mu.Unlock()
@@ -218,6 +220,9 @@ func (r *runner) run(ctx context.Context) error {
 			}
 			r.stepsDone.Add(1)
 			r.ackedMoves.Add(int64(len(rec.InFlight.Moves)))
+			for _, mv := range rec.InFlight.Moves {
+				r.cov.add(mv)
+			}
 		} else {
 			if !known {
 				r.m.log.Warn("in-flight step state unknown after restart; dispatching it again", "job", spec.ID, "seq", rec.InFlight.Seq)
@@ -445,9 +450,7 @@ func (r *runner) dispatch(ctx, jobCtx context.Context, pending []Step, steps <-c
 		r.stepsDone.Add(1)
 		r.ackedMoves.Add(int64(len(s.Moves)))
 		for _, mv := range s.Moves {
-			if mv.Kind == planners.Print {
-				r.covered.Add(1)
-			}
+			r.cov.add(mv)
 		}
 		now := time.Since(r.began).Seconds()
 		r.mu.Lock()
@@ -589,7 +592,7 @@ func (r *runner) updateInfo() {
 	r.j.info.MovesPlanned = int(r.planned.Load())
 	r.j.info.PlannerLead = r.j.info.MovesPlanned - r.j.info.MovesDone
 	if r.total > 0 {
-		r.j.info.Progress = math.Min(1, float64(r.covered.Load())/float64(r.total))
+		r.j.info.Progress = math.Min(1, float64(r.cov.count())/float64(r.total))
 	}
 	if p := r.j.info.Progress; p > 0 && p < 1 {
 		r.j.info.ETA = elapsed * (1 - p) / p
@@ -689,4 +692,46 @@ func ApplyOverrides(cell config.Cell, spec JobSpec) (config.Cell, error) {
 		return cell, fmt.Errorf("job %s: %w", spec.ID, err)
 	}
 	return cell, nil
+}
+
+// coverage counts what acknowledged steps covered, under the process's
+// coverage rule: distinct printed edges, or distinct visited nodes (the
+// start node included) for NodesOnce.
+type coverage struct {
+	mu    sync.Mutex
+	rule  planners.Coverage
+	nodes []bool
+	edges []bool
+	n     int
+}
+
+func newCoverage(rule planners.Coverage, nodes, edges int) *coverage {
+	return &coverage{rule: rule, nodes: make([]bool, nodes), edges: make([]bool, edges)}
+}
+
+func (c *coverage) add(mv planners.Move) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.rule == planners.NodesOnce {
+		for _, v := range []int{mv.From, mv.To} {
+			if v >= 0 && v < len(c.nodes) && !c.nodes[v] {
+				c.nodes[v] = true
+				c.n++
+			}
+		}
+		return
+	}
+	if mv.Kind == planners.Print && mv.Edge >= 0 && mv.Edge < len(c.edges) && !c.edges[mv.Edge] {
+		c.edges[mv.Edge] = true
+		c.n++
+	}
+}
+
+func (c *coverage) count() int {
+	if c == nil {
+		return 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
 }
