@@ -386,8 +386,12 @@ func (s *Server) pump(events <-chan controller.Event, unsub func()) {
 			// again after the next one)
 			if s.client.IsConnectionOpen() {
 				// Subscribe first, so that "online" means commands are heard.
-				if err := s.subscribe(); err != nil {
-					s.log.Error("subscribe failed", "topic", s.topics.Jobs(), "err", err)
+				if err := s.subscribeRetry(); err != nil {
+					// Not announcing "online": commands would go unheard.
+					// Try again shortly (or after the next reconnect).
+					s.log.Error("subscribe failed; staying offline and retrying", "topic", s.topics.Jobs(), "err", err)
+					settle = time.After(2 * time.Second)
+					continue
 				}
 				on, _ := json.Marshal(OnlineState{Online: true, Cell: s.cell, DryRun: s.opts.DryRun, Jobs: len(s.opts.Jobs.Jobs()), At: s.opts.Now().UTC()})
 				s.publish(s.topics.State(), s.qos, true, on)
@@ -424,6 +428,25 @@ func (s *Server) pump(events <-chan controller.Event, unsub func()) {
 	}
 }
 
+// subscribeRetry subscribes, retrying a refused SUBACK a few times:
+// mochi v2.7.9 refuses a SUBSCRIBE whose packet id is still in use by a
+// message queued in the resumed persistent session ("packet identifier in
+// use"), which clears once that message is delivered.
+func (s *Server) subscribeRetry() error {
+	var err error
+	for attempt := 0; attempt < 8; attempt++ {
+		if err = s.subscribe(); err == nil || !s.client.IsConnectionOpen() {
+			return err
+		}
+		select {
+		case <-time.After(time.Duration(100*(attempt+1)) * time.Millisecond):
+		case <-s.ctx.Done():
+			return s.ctx.Err()
+		}
+	}
+	return err
+}
+
 // subscribe (re)subscribes the command topics and waits for the SUBACK.
 // The persistent session already holds the subscription after the first
 // connection; this matters after a broker lost its sessions (restart
@@ -437,8 +460,8 @@ func (s *Server) subscribe() error {
 	}
 	if st, ok := tok.(*paho.SubscribeToken); ok {
 		for topic, code := range st.Result() {
-			if code == 0x80 {
-				return fmt.Errorf("broker refused the subscription to %s (check the ACL)", topic)
+			if code >= 0x80 {
+				return fmt.Errorf("broker refused the subscription to %s (code 0x%02x; check the ACL)", topic, code)
 			}
 		}
 	}
