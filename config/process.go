@@ -428,10 +428,14 @@ type LPBFProcess struct {
 	// LayerThicknessMM is the powder layer thickness (CLI z step).
 	LayerThicknessMM float64 `yaml:"layer_thickness_mm"`
 
-	// Thermal model (Eq. 12): kernel radius = HeatRadiusFactor × mean edge
-	// length, peak HMax; Model "diffusion" (graph Laplacian over
-	// DiffusionRings rings with rate DiffusionRate, plus Decay per step) or
-	// "decay" (release: multiply by Decay, keep the last DecayWindow nodes).
+	// Thermal model (package simulation/thermal; Eq. 12): kernel radius =
+	// HeatRadiusFactor × mean edge length (the pixel pitch), peak and cap
+	// HMax (temperatures are in units of HMax). Model "diffusion": per
+	// laser step DiffusionRings sub-steps T ← T − DiffusionRate·L·T of the
+	// graph Laplacian L (so heat spreads DiffusionRings rings per step;
+	// DiffusionRate ≤ 1/max degree), then × Decay, then the kernel added
+	// with the cap. Model "decay" (release): the field rebuilt from the
+	// last DecayWindow laser nodes, × Decay per step, no diffusion.
 	HeatRadiusFactor float64 `yaml:"heat_radius_factor"`
 	HMax             float64 `yaml:"h_max"`
 	Model            string  `yaml:"thermal_model"`
@@ -446,7 +450,7 @@ type LPBFProcess struct {
 	// untruncated model (package simulation/thermal).
 	ThermalTolerance float64 `yaml:"thermal_tolerance"`
 	// HotThreshold is the temperature (fraction of HMax) above which a
-	// visited node counts as hot in hot_area_fraction.
+	// scanned pixel counts as hot in hot_area_mm2 / hot_area_fraction.
 	HotThreshold float64 `yaml:"hot_threshold"`
 
 	// ChessboardIslandMM is the island size of the chessboard baseline.

@@ -1,0 +1,212 @@
+package compare
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"fabcell/config"
+	"fabcell/planners"
+	_ "fabcell/planners/baseline" // greedy
+	_ "fabcell/planners/lsgdqn"   // lsg-dqn
+	"fabcell/processes/lpbf"
+)
+
+var (
+	tableFlag   = flag.Bool("table", false, "run every LPBF planner on every test layer and print the README table (slow: ~10 CPU minutes)")
+	tableOut    = flag.String("table-out", "", "with -table: also write the markdown table to this file")
+	tableOnly   = flag.String("layers", "", "with -table: comma-separated layer names to run (default all)")
+	tableConfig = flag.String("config", "testdata/lpbf-fast.yaml", "cell configuration of the comparison")
+)
+
+// layers are the test layers: the generated masks (package masks) and
+// layers of the OpenVectorFormatTools CLI samples kept in
+// planners/graph/commonlayer/testdata (LGPL-2.1, see SOURCES.md there),
+// rasterised at lpbf.spacing_mm.
+var layers = []struct{ name, path string }{
+	{"bracket", bracketPNG},
+	{"hook", hookPNG},
+	{"bracket-20k", bracket20k},
+	{"cylinder#0", cliDir + "s_Cylinder_ex.cli#0"},
+	{"cylinder#5", cliDir + "s_Cylinder_ex.cli#5"},
+	{"lanze#0", cliDir + "Lanze_bottomdown_20mm_onlyblocksupport_p_s.cli#0"},
+	{"box#101", cliDir + "Box_support_solid_ascii_with_params.cli#101"},
+	{"frustrum#99", cliDir + "frustrum_ASCII.cli#99"},
+	{"minicooper#0", cliDir + "s_MiniCooper_ex.cli#0"},
+}
+
+var plannerNames = []string{"lsg-dqn", "zigzag", "chessboard", "greedy"}
+
+type outcome struct {
+	pixels    int
+	metrics   map[string]float64
+	cpu, wall time.Duration
+}
+
+// planLayer plans one layer exactly as `fabcell plan` does (process from
+// the registry, Process.Load, planner from the registry, planners.Run,
+// NewPlanFile) and checks on the JSON plan file that every pixel is
+// scanned exactly once.
+func planLayer(t *testing.T, cfg config.Cell, plannerName, path string) outcome {
+	t.Helper()
+	proc, err := planners.NewProcess("lpbf", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := proc.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := proc.NewSession(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc := cfg.Planner
+	pc.Name = plannerName
+	pl, err := planners.NewPlanner(plannerName, planners.Options{Config: pc, Process: proc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC()
+	c0, w0 := processCPU(), time.Now()
+	moves, err := planners.Run(t.Context(), pl, s, nil)
+	cpu, wall := processCPU()-c0, time.Since(w0)
+	if err != nil {
+		t.Fatalf("%s on %s: %v", plannerName, path, err)
+	}
+	res := &planners.Result{Process: "lpbf", Planner: plannerName, Model: path, Graph: g, Session: s, Moves: moves, Metrics: s.Metrics(), Config: cfg, ElapsedS: wall.Seconds()}
+	data, err := json.Marshal(planners.NewPlanFile(res, pc.Ring, pc.Seed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	order, _, err := planners.ParseOrder(path, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := make([]bool, g.NumNodes())
+	for _, v := range order {
+		if v < 0 || v >= len(seen) || seen[v] {
+			t.Fatalf("%s on %s: pixel %d scanned twice or out of range", plannerName, path, v)
+		}
+		seen[v] = true
+	}
+	if len(order) != g.NumNodes() {
+		t.Fatalf("%s on %s: %d of %d pixels scanned", plannerName, path, len(order), g.NumNodes())
+	}
+	// the plan's metrics are the shared evaluator's on the plan's order
+	ev, err := lpbf.Evaluate(cfg.LPBF, g, order)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range ev.Map() {
+		if res.Metrics[k] != v {
+			t.Fatalf("%s on %s: metric %s %v, evaluator %v", plannerName, path, k, res.Metrics[k], v)
+		}
+	}
+	return outcome{pixels: g.NumNodes(), metrics: res.Metrics, cpu: cpu, wall: wall}
+}
+
+func loadConfig(t *testing.T) config.Cell {
+	t.Helper()
+	cfg, err := config.Load(*tableConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// TestEachPixelOnceLSGDQN: lsg-dqn (fast preset) and the baselines scan
+// every pixel of small real layers exactly once. The full-size layers run
+// with -table.
+func TestEachPixelOnceLSGDQN(t *testing.T) {
+	cfg := loadConfig(t)
+	paths := []string{layers[5].path} // lanze#0, thin support walls with 11+ islands
+	if !testing.Short() {
+		paths = append(paths, layers[6].path, layers[4].path) // box#101, cylinder#5 (35 islands)
+	}
+	for _, path := range paths {
+		for _, name := range plannerNames {
+			o := planLayer(t, cfg, name, path)
+			t.Logf("%-12s %-60s %5d px: hot %.4g mm², peak %.3f, p95 %.3f, %v jumps, %.2f CPU s", name, path, o.pixels,
+				o.metrics["hot_area_mm2"], o.metrics["peak_temperature"], o.metrics["preheat_p95"], o.metrics["jumps"], o.cpu.Seconds())
+		}
+	}
+}
+
+// TestTable regenerates the README table (run with -table; one run, one
+// configuration, the shared evaluator).
+func TestTable(t *testing.T) {
+	if !*tableFlag {
+		t.Skip("run with -table (about 10 CPU minutes)")
+	}
+	cfg := loadConfig(t)
+	want := map[string]bool{}
+	for _, n := range strings.Split(*tableOnly, ",") {
+		if n != "" {
+			want[n] = true
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "| layer | pixels | planner | hot area (mm²) | hot_area_fraction | peak_temperature | preheat_p95 | mean_preheat | temperature_std | jumps | scan_vectors | scan_time_s | planning CPU s (wall s) |\n")
+	fmt.Fprintf(&b, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, l := range layers {
+		if len(want) > 0 && !want[l.name] {
+			continue
+		}
+		for _, name := range plannerNames {
+			o := planLayer(t, cfg, name, l.path)
+			m := o.metrics
+			row := fmt.Sprintf("| %s | %d | %s | %.5f | %.3e | %.3f | %.3f | %.4f | %.4f | %.0f | %.0f | %.3f | %.1f (%.1f) |",
+				l.name, o.pixels, name, m["hot_area_mm2"], m["hot_area_fraction"], m["peak_temperature"], m["preheat_p95"],
+				m["mean_preheat"], m["temperature_std"], m["jumps"], m["scan_vectors"], m["scan_time_s"], o.cpu.Seconds(), o.wall.Seconds())
+			fmt.Fprintln(&b, row)
+			t.Log(row)
+			if *tableOut != "" {
+				if err := os.WriteFile(*tableOut, []byte(b.String()), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	fmt.Print(b.String())
+}
+
+// BenchmarkPlan15k plans the whole 15,201-pixel bracket layer per op with
+// each LPBF planner (lsg-dqn with the fast preset of testdata/lpbf-fast.yaml)
+// and reports the CPU seconds per plan next to the wall time (the machine
+// is shared). Run with -benchtime 1x.
+func BenchmarkPlan15k(b *testing.B) {
+	cfg, err := config.Load("testdata/lpbf-fast.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, name := range plannerNames {
+		b.Run(name, func(b *testing.B) {
+			proc, err := planners.NewProcess("lpbf", cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			g, err := proc.Load(bracketPNG)
+			if err != nil {
+				b.Fatal(err)
+			}
+			c0 := processCPU()
+			for b.Loop() {
+				s, _ := proc.NewSession(g)
+				pl, err := planners.NewPlanner(name, planners.Options{Config: cfg.Planner, Process: proc})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := planners.Run(b.Context(), pl, s, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric((processCPU()-c0).Seconds()/float64(b.N), "cpu-s/plan")
+		})
+	}
+}

@@ -1,0 +1,67 @@
+// Package lpbf is the laser-powder-bed-fusion process (paper §4.1.3,
+// §4.2.3; spec lsg-dqn.md §2 application 3, §8.3, §11): one layer of a part
+// is rasterised into pixels of the laser spot size (a planners/graph Pixel
+// graph: PNG masks or CLI layers rasterised at lpbf.spacing_mm), every pixel
+// is scanned exactly once, and the scan order should keep the laser moving
+// into cool material so that the hot area — and with it the thermal
+// distortion — stays small.
+//
+// The package provides:
+//
+//   - the process "lpbf" (planners.RegisterProcess): a Session over the
+//     pixel graph with coverage "all nodes once", candidates = unvisited
+//     4-neighbours, the temperature field of package simulation/thermal
+//     updated incrementally on every Apply/Undo, the step reward of Eq. 13,
+//     the jump rule of §11 and NodeHeat for the LSG state (§5.1);
+//   - the baselines "zigzag" (raster, alternating direction per row) and
+//     "chessboard" (square islands of lpbf.chessboard_island_mm, scan
+//     orientation alternating by island colour, islands in checkerboard or
+//     raster order), registered for this process only;
+//   - one shared evaluator (Evaluate) that turns any node order into the
+//     thermal and scan metrics, used by Session.Metrics and therefore by
+//     `fabcell plan` for every planner and by `fabcell evaluate`;
+//   - scan vectors (maximal straight runs of consecutive pixels) with a
+//     mark/jump timing estimate, and the artifacts "cli" (ASCII CLI scan
+//     vectors with per-vector power and speed), "cli-binary" (the same in
+//     binary CLI) and "plot" (PNG heat map of the thermal history).
+//
+// # Reward (Eq. 13)
+//
+// Session.Reward returns the undiscounted step reward; the planner applies
+// the discount D(k):
+//
+//	r = (H_max − T(v_{k+1})) − H_max·[revisit]
+//
+// where T is the field after the laser reached v_k (it includes the kernel
+// at v_k, as in the release) and [revisit] is 1 for a move that does not
+// scan a new pixel by a 4-neighbour step: a Travel onto a scanned pixel, or
+// a Jump (the release fires the penalty right after a jump, when its
+// 3-node history repeats one node). A scan step thus earns H_max − T ∈
+// [0, H_max] — the cooler the target, the better — and a jump earns
+// −T ≤ 0, so planners do not seek dead ends.
+//
+// # Jumps (§11)
+//
+// When the laser has no unvisited 4-neighbour, Jump moves it to the
+// coolest unvisited pixel and, among equally cool ones (in practice the
+// many pixels at T = 0), to the one farthest from the laser — the release
+// jumps to the farthest unvisited node because it is the coolest; fabcell
+// asks the thermal field directly and uses the Euclidean distance, which
+// unlike the release's graph distance is defined across the disconnected
+// islands CLI layers often have. Pixels whose only two free neighbours lie
+// on opposite sides of them are skipped — landing there would split a scan
+// line in two — unless every unvisited pixel is such a splitter. Ties go
+// to the lower node index.
+//
+// # Scan vectors and timing
+//
+// A scan vector is a maximal run of consecutive pixels of the order that
+// are 4-neighbours in one constant direction; it goes from the centre of
+// its first pixel to the centre of its last one (a single pixel gives a
+// zero-length vector). Between vectors the laser is off (a galvo jump,
+// also between two vectors that touch at a corner). The estimate is
+//
+//	t = Σ_vectors (length/scan_speed + mark_delay) + Σ_gaps (distance/jump_speed + jump_delay)
+//
+// with the speeds and delays of the lpbf configuration.
+package lpbf

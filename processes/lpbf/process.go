@@ -1,0 +1,112 @@
+package lpbf
+
+import (
+	"fmt"
+	"io"
+
+	"fabcell/config"
+	"fabcell/planners"
+	"fabcell/planners/graph"
+	"fabcell/simulation/thermal"
+)
+
+func init() {
+	planners.RegisterProcess("lpbf", func(cfg config.Cell) (planners.Process, error) { return New(cfg) })
+}
+
+// Process is the LPBF process.
+type Process struct {
+	cfg config.Cell
+	tp  thermal.Params
+}
+
+var (
+	_ planners.Process          = (*Process)(nil)
+	_ planners.ArtifactProvider = (*Process)(nil)
+)
+
+// New builds the process from the cell configuration (defaults applied,
+// validated by the config package; the thermal parameters are checked
+// again here).
+func New(cfg config.Cell) (*Process, error) {
+	tp, err := thermal.FromConfig(cfg.LPBF)
+	if err != nil {
+		return nil, fmt.Errorf("lpbf: %w", err)
+	}
+	return &Process{cfg: cfg, tp: tp}, nil
+}
+
+// Name implements planners.Process.
+func (p *Process) Name() string { return "lpbf" }
+
+// Config returns the LPBF configuration.
+func (p *Process) Config() config.LPBFProcess { return p.cfg.LPBF }
+
+// Thermal returns the thermal model parameters.
+func (p *Process) Thermal() thermal.Params { return p.tp }
+
+// Load implements planners.Process: a PNG mask (pixel pitch
+// lpbf.spacing_mm) or a CLI layer ("file.cli#N", rasterised at
+// lpbf.spacing_mm), always as a pixel graph.
+func (p *Process) Load(path string) (*graph.Graph, error) {
+	kind := graph.Pixel
+	s := p.cfg.LPBF.SpacingMM
+	g, err := graph.Load(path, graph.LoadOptions{Kind: &kind, PixelMM: s, SpacingMM: s})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := NewLattice(g); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return g, nil
+}
+
+// NewSession implements planners.Process.
+func (p *Process) NewSession(g *graph.Graph) (planners.Session, error) { return p.Session(g) }
+
+// Session is NewSession with the concrete type. g must be a pixel graph
+// (see NewLattice).
+func (p *Process) Session(g *graph.Graph) (*Session, error) {
+	lat, err := NewLattice(g)
+	if err != nil {
+		return nil, err
+	}
+	f, err := thermal.New(g, p.tp)
+	if err != nil {
+		return nil, fmt.Errorf("lpbf: %w", err)
+	}
+	return newSession(p, g, lat, f), nil
+}
+
+// Artifacts implements planners.ArtifactProvider.
+func (p *Process) Artifacts() []planners.Artifact {
+	return []planners.Artifact{
+		{Name: "cli", Help: "scan vectors of the layer as an ASCII CLI file ($$HATCHES in scan order, $$POWER/W and $$SPEED/mm/s from lpbf.power_w, lpbf.scan_speed_mm_s)",
+			Write: func(w io.Writer, r *planners.Result) error { return p.writeCLI(w, r, false) }},
+		{Name: "cli-binary", Help: "the same scan vectors as a binary CLI file (long commands; power and speed in the part label)",
+			Write: func(w io.Writer, r *planners.Result) error { return p.writeCLI(w, r, true) }},
+		{Name: "plot", Help: "PNG heat map of the thermal history: temperature met by the laser per pixel, steps each pixel stayed hot, hot-area fraction over the scan",
+			Write: func(w io.Writer, r *planners.Result) error { return p.writePlot(w, r) }},
+	}
+}
+
+// resultSession returns the LPBF session of a result, replaying its moves
+// on a fresh session when the result carries another kind.
+func (p *Process) resultSession(r *planners.Result) (*Session, error) {
+	if s, ok := r.Session.(*Session); ok {
+		return s, nil
+	}
+	if r.Graph == nil {
+		return nil, fmt.Errorf("lpbf: result has no graph")
+	}
+	s, err := p.Session(r.Graph)
+	if err != nil {
+		return nil, err
+	}
+	if len(r.Moves) > 0 {
+		if _, err := planners.Replay(s, planners.PathOf(r.Moves)); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
