@@ -2,6 +2,7 @@ package controller
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 )
 
@@ -16,11 +17,55 @@ type CellIO struct {
 
 	mu      sync.Mutex
 	devices map[string]any
+	lazy    map[string]func() (any, func() error, error)
+	errs    map[string]error
 	closers []func() error
 }
 
 // NewCellIO returns an empty connection set.
-func NewCellIO(dryRun bool) *CellIO { return &CellIO{DryRun: dryRun, devices: map[string]any{}} }
+func NewCellIO(dryRun bool) *CellIO {
+	return &CellIO{DryRun: dryRun, devices: map[string]any{}, lazy: map[string]func() (any, func() error, error){}, errs: map[string]error{}}
+}
+
+// SetLazy registers a device opened on first use (process hardware that
+// only some jobs need: the extruder board, the LPBF machine). A failed open
+// is remembered and reported by DeviceErr; the next Reset retries it.
+func (c *CellIO) SetLazy(name string, open func() (any, func() error, error)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lazy[name] = open
+}
+
+// DeviceErr returns the device registered under name, opening a lazy one
+// on first use; the error says why it is not available.
+func (c *CellIO) DeviceErr(name string) (any, error) {
+	if c == nil {
+		return nil, fmt.Errorf("no cell connections (device %q)", name)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if d, ok := c.devices[name]; ok {
+		return d, nil
+	}
+	if err, ok := c.errs[name]; ok {
+		return nil, err
+	}
+	open, ok := c.lazy[name]
+	if !ok {
+		return nil, fmt.Errorf("no %s connection", name)
+	}
+	d, closer, err := open()
+	if err != nil {
+		err = fmt.Errorf("open %s: %w", name, err)
+		c.errs[name] = err
+		return nil, err
+	}
+	c.devices[name] = d
+	if closer != nil {
+		c.closers = append(c.closers, closer)
+	}
+	return d, nil
+}
 
 // Set registers a device under a name ("robot", "extruder", "lpbf") and an
 // optional closer run by Close (in reverse order).
@@ -40,15 +85,10 @@ func (c *CellIO) OnClose(f func() error) {
 	c.closers = append(c.closers, f)
 }
 
-// Device returns the device registered under name.
+// Device returns the device registered under name (opening a lazy one).
 func (c *CellIO) Device(name string) (any, bool) {
-	if c == nil {
-		return nil, false
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	d, ok := c.devices[name]
-	return d, ok
+	d, err := c.DeviceErr(name)
+	return d, err == nil
 }
 
 // Close closes every device and simulator, last opened first.

@@ -159,9 +159,9 @@ var (
 )
 
 func newLPBFAdapter(ctx context.Context, env *Env) (Adapter, Executor, error) {
-	d, ok := env.IO.Device("lpbf")
-	if !ok {
-		return nil, nil, errors.New("no LPBF machine connection: the machine link runs over MQTT (mqtt.broker, mqtt.topic_prefix); run with --dry-run for the simulated machine")
+	d, err := env.IO.DeviceErr("lpbf")
+	if err != nil {
+		return nil, nil, fmt.Errorf("no LPBF machine connection (%v): the machine link runs over MQTT (mqtt.broker, mqtt.topic_prefix); run with --dry-run for the simulated machine", err)
 	}
 	link, ok := d.(LPBFLink)
 	if !ok {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"time"
 
 	"fabcell/config"
 	"fabcell/safety"
@@ -22,6 +23,18 @@ func OpenCell(ctx context.Context, cell config.Cell, dryRun bool, log *slog.Logg
 		log = slog.Default()
 	}
 	io := NewCellIO(dryRun)
+	// The LPBF machine is opened when an LPBF job first needs it. In a dry
+	// run the caller must have started the embedded broker (mqtt.broker
+	// empty → mqtt.embedded_addr).
+	io.SetLazy("lpbf", func() (any, func() error, error) {
+		octx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		link, closer, err := OpenLPBF(octx, cell, dryRun, log)
+		if err != nil {
+			return nil, nil, err
+		}
+		return link, closer, nil
+	})
 	host, rp, dp, sp := cell.Robot.Host, cell.Robot.RTDEPort, cell.Robot.DashboardPort, cell.Robot.ScriptPort
 	if dryRun {
 		sim, err := ursim.Start(ursim.Options{

@@ -10,6 +10,7 @@ import (
 
 	"fabcell/config"
 	"fabcell/controller"
+	"fabcell/controller/mes"
 
 	"github.com/spf13/cobra"
 )
@@ -64,6 +65,20 @@ A run report (JSON + HTML with PNG plots) is written to controller.report_dir/<j
 			}
 			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 			ctx := cmd.Context()
+			if cell.MQTT.Broker == "" && spec.Process == "lpbf" {
+				// The LPBF machine link runs over MQTT: start the embedded
+				// broker (on a free loopback port in a dry run, where it is
+				// private to this process).
+				if dryRun {
+					cell.MQTT.EmbeddedAddr = "127.0.0.1:0"
+				}
+				b, err := mes.StartBroker(cell.MQTT, log)
+				if err != nil {
+					return err
+				}
+				defer b.Close()
+				cell.MQTT.EmbeddedAddr = b.Addr()
+			}
 			// Connections live until the job is finished or safely stopped,
 			// not until the first Ctrl-C: open them on a background context.
 			io, err := controller.OpenCell(context.WithoutCancel(ctx), cell, dryRun, log)
