@@ -244,9 +244,13 @@ type CCFProcess struct {
 
 	// Baselines. EulerTrail: "open" (two odd nodes stay trail ends — least
 	// added length) or "closed" (every degree made even: Euler circuit).
-	// DFSTimeLimitS bounds the dfs baseline's search; DFSBacktrackBudget
-	// bounds the moves undone while trying to avoid one sharp turn.
+	// EulerTurns: "straightest" (Hierholzer taking the straightest
+	// continuation) or "matched" (least-penalty transitions at every node,
+	// trails joined by cheapest re-pairing). DFSTimeLimitS bounds the dfs
+	// baseline's search; DFSBacktrackBudget bounds the moves undone while
+	// trying to avoid one sharp turn.
 	EulerTrail         string  `yaml:"euler_trail"`
+	EulerTurns         string  `yaml:"euler_turns"`
 	DFSTimeLimitS      float64 `yaml:"dfs_time_limit_s"`
 	DFSBacktrackBudget int     `yaml:"dfs_backtrack_budget"`
 
@@ -298,6 +302,7 @@ func (c *CCFProcess) applyDefaults() {
 	def(&c.DefaultPasses, 2)
 	def(&c.HoleAreaFactor, 10)
 	def(&c.EulerTrail, "open")
+	def(&c.EulerTurns, "straightest")
 	def(&c.DFSTimeLimitS, 30)
 	def(&c.DFSBacktrackBudget, 20000)
 	def(&c.Layers, 2)
@@ -350,6 +355,7 @@ func (c CCFProcess) validate(v *validator) {
 	v.within("ccf.default_passes", float64(c.DefaultPasses), 1, 255)
 	v.within("ccf.hole_area_factor", c.HoleAreaFactor, 1, 1e9)
 	v.oneOf("ccf.euler_trail", c.EulerTrail, "open", "closed")
+	v.oneOf("ccf.euler_turns", c.EulerTurns, "straightest", "matched")
 	v.within("ccf.dfs_time_limit_s", c.DFSTimeLimitS, 0.001, 86400)
 	v.within("ccf.dfs_backtrack_budget", float64(c.DFSBacktrackBudget), 1, 1e9)
 	v.within("ccf.layers", float64(c.Layers), 0, 10000)
@@ -431,18 +437,30 @@ type LPBFProcess struct {
 	// Thermal model (package simulation/thermal; Eq. 12): kernel radius =
 	// HeatRadiusFactor × mean edge length (the pixel pitch), peak and cap
 	// HMax (temperatures are in units of HMax). Model "diffusion": per
-	// laser step DiffusionRings sub-steps T ← T − DiffusionRate·L·T of the
-	// graph Laplacian L (so heat spreads DiffusionRings rings per step;
-	// DiffusionRate ≤ 1/max degree), then × Decay, then the kernel added
-	// with the cap. Model "decay" (release): the field rebuilt from the
-	// last DecayWindow laser nodes, × Decay per step, no diffusion.
-	HeatRadiusFactor float64 `yaml:"heat_radius_factor"`
-	HMax             float64 `yaml:"h_max"`
-	Model            string  `yaml:"thermal_model"`
-	DiffusionRings   int     `yaml:"diffusion_rings"`
-	DiffusionRate    float64 `yaml:"diffusion_rate"`
-	Decay            float64 `yaml:"decay"`
-	DecayWindow      int     `yaml:"decay_window"`
+	// laser step n sub-steps T ← T − rate·L·T of the graph Laplacian L
+	// (heat spreads n rings per step; rate ≤ 1/max degree), then × decay,
+	// then the kernel added with the cap. Model "decay" (release): the
+	// field rebuilt from the last DecayWindow laser nodes, × Decay per
+	// step, no diffusion.
+	//
+	// ThermalCalibration "physical" (default) derives n, rate and decay of
+	// the diffusion model from the material and the scan: one laser step
+	// lasts Δt = SpacingMM/ScanSpeedMMS, its Fourier number is
+	// Fo = ThermalDiffusivityMM2S·Δt/SpacingMM², n = ⌈Fo·(4 +
+	// SubstrateConductance)⌉ sub-steps of rate Fo/n, decay (1 −
+	// SubstrateConductance·Fo/n)^n (loss to the material under the layer;
+	// see simulation/thermal). "manual" uses DiffusionRings,
+	// DiffusionRate and Decay as given.
+	HeatRadiusFactor       float64 `yaml:"heat_radius_factor"`
+	HMax                   float64 `yaml:"h_max"`
+	Model                  string  `yaml:"thermal_model"`
+	ThermalCalibration     string  `yaml:"thermal_calibration"`
+	ThermalDiffusivityMM2S float64 `yaml:"thermal_diffusivity_mm2_s"`
+	SubstrateConductance   float64 `yaml:"substrate_conductance"`
+	DiffusionRings         int     `yaml:"diffusion_rings"`
+	DiffusionRate          float64 `yaml:"diffusion_rate"`
+	Decay                  float64 `yaml:"decay"`
+	DecayWindow            int     `yaml:"decay_window"`
 	// ThermalTolerance bounds the error of the diffusion model's sparse
 	// truncation, in units of HMax: values below
 	// ThermalTolerance·HMax·(1 − Decay) are dropped after each step, which
@@ -467,6 +485,10 @@ type LPBFProcess struct {
 	ChunkVectors int `yaml:"chunk_vectors"`
 }
 
+// MaxDiffusionSubsteps bounds the Laplacian sub-steps per laser step of the
+// physically calibrated diffusion model (its cost grows with them).
+const MaxDiffusionSubsteps = 64
+
 func (l *LPBFProcess) applyDefaults() {
 	def(&l.SpacingMM, 0.05)
 	def(&l.PowerW, 200)
@@ -478,6 +500,9 @@ func (l *LPBFProcess) applyDefaults() {
 	def(&l.HeatRadiusFactor, 3)
 	def(&l.HMax, 1)
 	def(&l.Model, "diffusion")
+	def(&l.ThermalCalibration, "physical")
+	def(&l.ThermalDiffusivityMM2S, 4.05)
+	def(&l.SubstrateConductance, 1)
 	def(&l.DiffusionRings, 2)
 	def(&l.DiffusionRate, 0.1)
 	def(&l.Decay, 0.52)
@@ -502,11 +527,24 @@ func (l LPBFProcess) validate(v *validator) {
 	v.within("lpbf.heat_radius_factor", l.HeatRadiusFactor, 0.5, 20)
 	v.positive("lpbf.h_max", l.HMax)
 	v.oneOf("lpbf.thermal_model", l.Model, "diffusion", "decay")
+	v.oneOf("lpbf.thermal_calibration", l.ThermalCalibration, "physical", "manual")
+	v.within("lpbf.thermal_diffusivity_mm2_s", l.ThermalDiffusivityMM2S, 1e-3, 1e3)
+	v.within("lpbf.substrate_conductance", l.SubstrateConductance, 0, 10)
 	v.within("lpbf.diffusion_rings", float64(l.DiffusionRings), 1, 10)
 	v.within("lpbf.diffusion_rate", l.DiffusionRate, 0, 0.25)
 	v.within("lpbf.decay", l.Decay, 0, 1)
-	if l.Model == "diffusion" && l.Decay >= 1 {
+	if l.Model == "diffusion" && l.ThermalCalibration == "manual" && l.Decay >= 1 {
 		v.add("lpbf.decay", "must be < 1 with thermal_model diffusion (the field would never cool), got %v", l.Decay)
+	}
+	if l.Model == "diffusion" && l.ThermalCalibration == "physical" {
+		if !(l.SubstrateConductance > 0) {
+			v.add("lpbf.substrate_conductance", "must be > 0 with the physical calibration of thermal_model diffusion (without a loss the field never cools), got %v", l.SubstrateConductance)
+		}
+		// sub-steps per laser step: ⌈Fo·(4 + G)⌉ (simulation/thermal.Physical)
+		if n := l.ThermalDiffusivityMM2S / l.ScanSpeedMMS / l.SpacingMM * (4 + l.SubstrateConductance); n > MaxDiffusionSubsteps {
+			v.add("lpbf.scan_speed_mm_s", "%v mm/s is too slow for the physical thermal calibration: a laser step of %.3g ms needs %.4g diffusion sub-steps (> %d); scan faster or use thermal_calibration manual",
+				l.ScanSpeedMMS, 1e3*l.SpacingMM/l.ScanSpeedMMS, n, MaxDiffusionSubsteps)
+		}
 	}
 	v.within("lpbf.decay_window", float64(l.DecayWindow), 1, 1000)
 	v.within("lpbf.thermal_tolerance", l.ThermalTolerance, 1e-12, 0.1)

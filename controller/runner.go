@@ -642,6 +642,8 @@ func (r *runner) finish() {
 // re-validates it. Front ends call it at submission so a bad override is
 // refused before the job is queued.
 func ApplyOverrides(cell config.Cell, spec JobSpec) (config.Cell, error) {
+	// planner.per_process.<process> first, so the job's own fields win.
+	cell.Planner = cell.PlannerFor(spec.Process)
 	if spec.Planner != "" {
 		cell.Planner.Name = spec.Planner
 	}

@@ -83,6 +83,7 @@ planners (bfs at n = 6) can be sampled.`,
 				}
 				for _, n := range rs {
 					c := cfg
+					c.Planner = c.PlannerFor(process)
 					c.Planner.Name, c.Planner.Seed = name, seed
 					if n > 0 {
 						c.Planner.Ring = n

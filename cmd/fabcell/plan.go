@@ -67,6 +67,8 @@ complete=0) and the command fails.`,
 			if err != nil {
 				return err
 			}
+			// planner.per_process.<process> first, so explicit flags win.
+			cfg.Planner = cfg.PlannerFor(process)
 			if cmd.Flags().Changed("planner") {
 				cfg.Planner.Name = plannerName
 			}

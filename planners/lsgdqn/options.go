@@ -54,6 +54,15 @@ type Options struct {
 	PriorK    int     // stored networks (§6); 0 disables reuse
 	PriorBeta float64 // β of Eq. 3
 	BankPath  string  // bank file loaded before and saved after a job
+	// ReuseSimilarity enables inference-only prior reuse: when the most
+	// similar stored state has Eq. 3 similarity ≥ ReuseSimilarity, the
+	// decision is taken from that stored network alone — argmax of its
+	// Q(S_c, ·) over the feasible 1-ring moves (spec §4 line 15, ties to
+	// the lower LSG index) — with no learning episodes and no bank
+	// insertion (Stats.Inferred). 0 disables it (every decision learns);
+	// it needs PriorK > 0. A fabcell extension of §6 (the paper reuses a
+	// stored network only as the initialisation of learning).
+	ReuseSimilarity float64
 
 	Backend     string // "go" or "onnx"
 	OnnxLibPath string
@@ -89,7 +98,7 @@ func OptionsFromConfig(c config.Planner) (Options, error) {
 		Gamma: c.Gamma, Epsilon: c.Epsilon, ReplayCapacity: c.ReplayCapacity, BatchSize: c.BatchSize,
 		TargetSync: c.TargetSync, EpisodeFactor: c.EpisodeFactor, PatienceFactor: c.PatienceFactor,
 		MaxEpisodes: c.MaxEpisodes, Discount: disc,
-		PriorK: c.PriorK, PriorBeta: c.PriorBeta, BankPath: c.BankPath,
+		PriorK: c.PriorK, PriorBeta: c.PriorBeta, BankPath: c.BankPath, ReuseSimilarity: c.ReuseSimilarity,
 		Backend: c.Backend, OnnxLibPath: c.OnnxLibPath,
 		JumpLookahead: true, Decision: BestReturn, TrainEvery: 1,
 	}
@@ -140,6 +149,10 @@ func (o *Options) Validate() error {
 		return bad("prior_k must be >= 0, got %d", o.PriorK)
 	case !(o.PriorBeta > 0):
 		return bad("prior_beta must be > 0, got %v", o.PriorBeta)
+	case !(o.ReuseSimilarity >= 0 && o.ReuseSimilarity <= 1):
+		return bad("reuse_similarity must be in [0,1] (0 = off), got %v", o.ReuseSimilarity)
+	case o.ReuseSimilarity > 0 && o.PriorK == 0:
+		return bad("reuse_similarity %v needs stored networks (prior_k > 0)", o.ReuseSimilarity)
 	case o.Backend != "go" && o.Backend != "onnx" && o.Backend != "":
 		return bad("backend must be go or onnx, got %q", o.Backend)
 	case o.Decision > ArgmaxQ:

@@ -301,9 +301,10 @@ func (p *Planner) summary(r attemptResult, el time.Duration) {
 	if st.Decisions > 0 {
 		per = el.Seconds() / float64(st.Decisions)
 	}
-	fmt.Fprintf(p.log, "lsg-dqn: ring %d, %d learned decisions (%.1f episodes, %.1f updates each; %d exhaustive), %d forced, %d jump chains; prior reused %d×, bank %d/%d; Q agreed with best return %d×; %d reward evaluations; %.3f s/decision\n",
-		p.opt.Ring, st.Decisions, avg(st.Episodes, st.Decisions), avg(st.Updates, st.Decisions), st.Exhausted,
-		st.Forced, st.JumpChains, st.PriorReused, p.bank.Len(), p.opt.PriorK, st.QAgree, st.RewardCalls, per)
+	learned := st.Decisions - st.Inferred
+	fmt.Fprintf(p.log, "lsg-dqn: ring %d, %d decisions: %d learned (%.1f episodes, %.1f updates each; %d exhaustive), %d inferred from stored networks (similarity ≥ %g); %d forced, %d jump chains; prior reused %d×, bank %d/%d; Q agreed with best return %d×; %d reward evaluations; %.3f ms/decision\n",
+		p.opt.Ring, st.Decisions, learned, avg(st.Episodes, learned), avg(st.Updates, learned), st.Exhausted, st.Inferred, p.opt.ReuseSimilarity,
+		st.Forced, st.JumpChains, st.PriorReused, p.bank.Len(), p.opt.PriorK, st.QAgree, st.RewardCalls, 1e3*per)
 }
 
 func avg(a, b int) float64 {

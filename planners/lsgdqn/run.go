@@ -14,7 +14,8 @@ import (
 
 // Stats count what one planning run did.
 type Stats struct {
-	Decisions     int // moves chosen at a node with ≥ 2 feasible moves (learned)
+	Decisions     int // moves chosen at a node with ≥ 2 feasible moves (learned or inferred)
+	Inferred      int // of which taken from a stored network without learning (Options.ReuseSimilarity)
 	Forced        int // moves taken because they were the only feasible one
 	JumpChains    int // dead ends left through Session.Jump
 	Episodes      int // learning episodes over all decisions
@@ -28,6 +29,7 @@ type Stats struct {
 
 func (s *Stats) add(o Stats) {
 	s.Decisions += o.Decisions
+	s.Inferred += o.Inferred
 	s.Forced += o.Forced
 	s.JumpChains += o.JumpChains
 	s.Episodes += o.Episodes
@@ -57,6 +59,8 @@ type decisionInfo struct {
 	actions  []int32
 	bestRet  []float64
 	episodes int
+	inferred bool // taken from a stored network without learning
+	sim      float64
 }
 
 // runner plans one toolpath attempt. It owns its networks, buffers and
@@ -249,11 +253,16 @@ func (r *runner) decide(ctx context.Context) (planners.Move, error) {
 	}
 
 	// Line 5: prior selection (§6).
+	sim := -1.0
 	if opt.PriorK > 0 {
 		r.state = StateFromBuffer(lo, r.root, active, r.state)
-		if k, _ := r.bank.Best(r.state); k >= 0 {
+		var k int
+		if k, sim = r.bank.Best(r.state); k >= 0 {
 			r.online.CopyFrom(r.bank.Net(k)) // weights and optimiser state (§6)
 			r.stats.PriorReused++
+			if opt.ReuseSimilarity > 0 && sim >= opt.ReuseSimilarity {
+				return r.infer(l, active, sim)
+			}
 		}
 	}
 	r.target.CopyWeightsFrom(r.online)
@@ -350,12 +359,47 @@ func (r *runner) decide(ctx context.Context) (planners.Move, error) {
 			acts[i] = a.Local
 		}
 		info := decisionInfo{center: l.Center, active: active, move: m, qGo: append([]float64(nil), r.q...),
-			actions: acts, bestRet: append([]float64(nil), r.bestRet...), episodes: term.Episodes()}
+			actions: acts, bestRet: append([]float64(nil), r.bestRet...), episodes: term.Episodes(), sim: sim}
 		info.q = info.qGo
 		if qONNX != nil {
 			info.q = qONNX
 		}
 		r.hook(info)
+	}
+	return m, nil
+}
+
+// infer is an inference-only decision (Options.ReuseSimilarity): the
+// online network holds a copy of the stored network whose state is at
+// least ReuseSimilarity similar to S_c; the move is argmax over the
+// feasible 1-ring moves of its Q(S_c, ·) (spec §4 line 15, the paper's
+// rule; ties to the lower LSG index). No episode runs, nothing is learned
+// and the bank is left unchanged: a state that similar is already stored.
+func (r *runner) infer(l *lsg.LSG, active int, sim float64) (planners.Move, error) {
+	in := dqn.Input{Active: active, X: r.root}
+	r.online.Forward(in, r.q)
+	q := r.q
+	if r.opt.Backend == "onnx" {
+		var err error
+		if q, err = r.onnxQ(in); err != nil {
+			return planners.Move{}, err
+		}
+	}
+	best := 0
+	for i, a := range r.rootActs {
+		if b := r.rootActs[best].Local; q[a.Local] > q[b] || (q[a.Local] == q[b] && a.Local < b) {
+			best = i
+		}
+	}
+	m := r.ex.ActionMove(r.ex.Root(), r.rootActs[best])
+	r.stats.Inferred++
+	if r.hook != nil {
+		acts := make([]int32, len(r.rootActs))
+		for i, a := range r.rootActs {
+			acts[i] = a.Local
+		}
+		r.hook(decisionInfo{center: l.Center, active: active, move: m, q: append([]float64(nil), q...), qGo: append([]float64(nil), r.q...),
+			actions: acts, inferred: true, sim: sim})
 	}
 	return m, nil
 }

@@ -221,6 +221,13 @@ func (f *Field) nextEpoch() {
 
 // stepDiffusion: T ← min(H, trunc_ε(δ·(I − αL)^n T) + K(c)).
 func (f *Field) stepDiffusion(c int) {
+	f.relax()
+	f.deposit(c)
+}
+
+// relax is the time step of the diffusion model without the deposit:
+// T ← trunc_ε(δ·(I − αL)^n T).
+func (f *Field) relax() {
 	if f.alpha > 0 && len(f.active) > 0 {
 		for i := 0; i < f.p.Rings; i++ {
 			f.diffuse()
@@ -238,7 +245,6 @@ func (f *Field) stepDiffusion(c int) {
 		keep = append(keep, v)
 	}
 	f.active = keep
-	f.deposit(c)
 }
 
 // deposit adds the kernel at c with the cap.

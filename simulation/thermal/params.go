@@ -82,6 +82,9 @@ type Params struct {
 }
 
 // FromConfig maps the lpbf section of the cell configuration to Params.
+// With thermal_model diffusion and thermal_calibration physical (the
+// defaults) Rings, Rate and Decay come from PhysicalFromConfig(c).Derive();
+// otherwise from diffusion_rings, diffusion_rate and decay.
 func FromConfig(c config.LPBFProcess) (Params, error) {
 	m, err := ParseModel(c.Model)
 	if err != nil {
@@ -92,7 +95,93 @@ func FromConfig(c config.LPBFProcess) (Params, error) {
 		Rings: c.DiffusionRings, Rate: c.DiffusionRate, Decay: c.Decay, Window: c.DecayWindow,
 		Tolerance: c.ThermalTolerance,
 	}
+	if m == Diffusion {
+		switch c.ThermalCalibration {
+		case "physical", "":
+			if p.Rings, p.Rate, p.Decay, err = PhysicalFromConfig(c).Derive(); err != nil {
+				return Params{}, err
+			}
+		case "manual":
+		default:
+			return Params{}, fmt.Errorf("%w: thermal calibration %q (want physical or manual)", ErrParams, c.ThermalCalibration)
+		}
+	}
 	return p, p.Validate()
+}
+
+// Material constants of AISI 316L at room temperature, the paper's alloy
+// (§6.3), from the AK Steel 316/316L product data bulletin: density
+// 8.00 g/cm³, specific heat 500 J/(kg·K) (0–100 °C), thermal conductivity
+// 16.2 W/(m·K) (100 °C). Thermal diffusivity α = k/(ρ·c) = 4.05·10⁻⁶ m²/s
+// = 4.05 mm²/s (the default lpbf.thermal_diffusivity_mm2_s). Towards the
+// melting range (solidus ≈ 1375 °C) k and c both rise (Mills 2002:
+// k ≈ 25–30 W/(m·K), c ≈ 650–700 J/(kg·K)), so α grows to ≈ 5–6 mm²/s.
+const (
+	Density316LKgM3          = 8000.0
+	SpecificHeat316LJKgK     = 500.0
+	Conductivity316LWmK      = 16.2
+	Diffusivity316LMM2S      = Conductivity316LWmK / (Density316LKgM3 * SpecificHeat316LJKgK) * 1e6
+	maxStableDegreePixelGrid = 4 // 4-neighbour pixel graphs
+)
+
+// Physical is the physical calibration of the diffusion model (package
+// comment, "Physical calibration"): the material's thermal diffusivity,
+// the pixel pitch, the scan speed and the conductance of the link from a
+// pixel to the material under the layer relative to an in-plane link.
+type Physical struct {
+	DiffusivityMM2S float64 // α, mm²/s
+	PitchMM         float64 // h, mm (pixel pitch = laser spot)
+	ScanSpeedMMS    float64 // v, mm/s
+	// SubstrateConductance G: 1 for a solid below the layer (earlier
+	// layers, the build plate), ≈ 0.01 for powder below (an overhang); 0
+	// means no loss (then Derive refuses: the field would never cool).
+	SubstrateConductance float64
+}
+
+// PhysicalFromConfig returns the physical calibration data of c.
+func PhysicalFromConfig(c config.LPBFProcess) Physical {
+	return Physical{DiffusivityMM2S: c.ThermalDiffusivityMM2S, PitchMM: c.SpacingMM, ScanSpeedMMS: c.ScanSpeedMMS, SubstrateConductance: c.SubstrateConductance}
+}
+
+// StepS returns Δt = h/v, the time the laser needs to advance one pixel.
+func (ph Physical) StepS() float64 { return ph.PitchMM / ph.ScanSpeedMMS }
+
+// Fourier returns the Fourier number of one laser step on the pixel grid,
+// Fo = α·Δt/h² (316L, 50 µm, 800 mm/s: 4.05·62.5·10⁻⁶/0.0025 = 0.10125).
+func (ph Physical) Fourier() float64 {
+	return ph.DiffusivityMM2S * ph.StepS() / (ph.PitchMM * ph.PitchMM)
+}
+
+// Derive returns the diffusion model's parameters for one laser step:
+// n = ⌈Fo·(4 + G)⌉ explicit sub-steps (the smallest number that keeps
+// rate·(4 + G) ≤ 1, the maximum principle of the 5-link stencil — four
+// in-plane neighbours and the material below), rate = Fo/n, and
+// decay = (1 − G·rate)^n, the heat left after n sub-steps of loss through
+// the link to the material below held at the base temperature.
+func (ph Physical) Derive() (rings int, rate, decay float64, err error) {
+	bad := func(f string, a ...any) error {
+		return fmt.Errorf("%w: physical calibration: "+f, append([]any{ErrParams}, a...)...)
+	}
+	switch {
+	case !(ph.DiffusivityMM2S > 0) || !finite(ph.DiffusivityMM2S):
+		return 0, 0, 0, bad("thermal diffusivity %v mm²/s: want > 0", ph.DiffusivityMM2S)
+	case !(ph.PitchMM > 0) || !finite(ph.PitchMM):
+		return 0, 0, 0, bad("pixel pitch %v mm: want > 0", ph.PitchMM)
+	case !(ph.ScanSpeedMMS > 0) || !finite(ph.ScanSpeedMMS):
+		return 0, 0, 0, bad("scan speed %v mm/s: want > 0", ph.ScanSpeedMMS)
+	case !(ph.SubstrateConductance > 0) || !finite(ph.SubstrateConductance):
+		return 0, 0, 0, bad("substrate conductance %v: want > 0 (without a loss the field never cools)", ph.SubstrateConductance)
+	}
+	fo := ph.Fourier()
+	links := maxStableDegreePixelGrid + ph.SubstrateConductance
+	n := math.Ceil(fo * links * (1 - 1e-12))
+	if n > config.MaxDiffusionSubsteps {
+		return 0, 0, 0, bad("Fourier number %.4g per laser step needs %.0f sub-steps (> %d): the scan is too slow for this model", fo, n, config.MaxDiffusionSubsteps)
+	}
+	rings = max(1, int(n))
+	rate = fo / float64(rings)
+	decay = math.Pow(1-ph.SubstrateConductance*rate, float64(rings))
+	return rings, rate, decay, nil
 }
 
 // ErrParams is wrapped by every Validate error.

@@ -13,7 +13,7 @@ import (
 	"fabcell/config"
 	"fabcell/planners"
 	_ "fabcell/planners/baseline" // greedy
-	_ "fabcell/planners/lsgdqn"   // lsg-dqn
+	"fabcell/planners/lsgdqn"     // lsg-dqn
 	"fabcell/processes/lpbf"
 )
 
@@ -46,6 +46,7 @@ type outcome struct {
 	pixels    int
 	metrics   map[string]float64
 	cpu, wall time.Duration
+	stats     *lsgdqn.Stats // lsg-dqn only
 }
 
 // planLayer plans one layer exactly as `fabcell plan` does (process from
@@ -66,7 +67,7 @@ func planLayer(t *testing.T, cfg config.Cell, plannerName, path string) outcome 
 	if err != nil {
 		t.Fatal(err)
 	}
-	pc := cfg.Planner
+	pc := cfg.PlannerFor("lpbf") // as fabcell plan: planner.per_process.lpbf, then the explicit --planner
 	pc.Name = plannerName
 	pl, err := planners.NewPlanner(plannerName, planners.Options{Config: pc, Process: proc})
 	if err != nil {
@@ -108,7 +109,12 @@ func planLayer(t *testing.T, cfg config.Cell, plannerName, path string) outcome 
 			t.Fatalf("%s on %s: metric %s %v, evaluator %v", plannerName, path, k, res.Metrics[k], v)
 		}
 	}
-	return outcome{pixels: g.NumNodes(), metrics: res.Metrics, cpu: cpu, wall: wall}
+	o := outcome{pixels: g.NumNodes(), metrics: res.Metrics, cpu: cpu, wall: wall}
+	if lp, ok := pl.(*lsgdqn.Planner); ok {
+		st := lp.Stats()
+		o.stats = &st
+	}
+	return o
 }
 
 func loadConfig(t *testing.T) config.Cell {
