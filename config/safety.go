@@ -24,6 +24,11 @@ type Safety struct {
 	// MaxDisplacementMM bounds the FEA sag of a partial wire frame before
 	// its next strut is dispatched; 0 = wireframe.max_displacement_mm.
 	MaxDisplacementMM float64 `yaml:"max_displacement_mm"`
+	// MaxFiberTurnDeg refuses a CCF fibre move whose turning angle from
+	// the previous move exceeds it (0 = straight on, 180 = U-turn; 180
+	// refuses none). The planner minimises sharp turns; this is the hard
+	// limit of the head (a fibre that would kink or tear).
+	MaxFiberTurnDeg float64 `yaml:"max_fiber_turn_deg"`
 	// Temperature windows (°C) outside which extrusion is refused.
 	NozzleTempMinC float64 `yaml:"nozzle_temp_min_degC"`
 	NozzleTempMaxC float64 `yaml:"nozzle_temp_max_degC"`
@@ -54,6 +59,7 @@ func (s *Safety) applyDefaults(c *Cell) {
 	def(&s.JointAccelRadS2, math.Pi)
 	def(&s.MaxTCPSpeedMMS, 1000)
 	def(&s.MaxDisplacementMM, c.Wireframe.DisplacementLimitMM())
+	def(&s.MaxFiberTurnDeg, 180)
 	def(&s.NozzleTempMinC, 170)
 	def(&s.NozzleTempMaxC, 300)
 	def(&s.BedTempMaxC, 120)
@@ -79,6 +85,7 @@ func (s Safety) validate(v *validator, c Cell) {
 	v.within("safety.joint_accel_rad_s2", s.JointAccelRadS2, 1e-6, 40)
 	v.within("safety.max_tcp_speed_mm_s", s.MaxTCPSpeedMMS, 1e-6, 5000)
 	v.positive("safety.max_displacement_mm", s.MaxDisplacementMM)
+	v.within("safety.max_fiber_turn_deg", s.MaxFiberTurnDeg, 1, 180)
 	if !(s.NozzleTempMinC < s.NozzleTempMaxC) {
 		v.add("safety.nozzle_temp_min_degC", "%v must be < nozzle_temp_max_degC %v", s.NozzleTempMinC, s.NozzleTempMaxC)
 	}

@@ -20,7 +20,12 @@ type CellIO struct {
 	lazy    map[string]func() (any, func() error, error)
 	errs    map[string]error
 	closers []func() error
+	sims    sync.Map // simulators started by lazy devices (name → value)
 }
+
+// Simulator returns a simulator a lazy device started in a dry run (e.g.
+// "boardsim", the dual-nozzle board simulator), for tests and telemetry.
+func (c *CellIO) Simulator(name string) (any, bool) { return c.sims.Load(name) }
 
 // NewCellIO returns an empty connection set.
 func NewCellIO(dryRun bool) *CellIO {

@@ -439,6 +439,18 @@ func (m *Manager) runJob(j *job) {
 				why = r.stoppedEarly
 			}
 			r.mu.Unlock()
+			if r.ad != nil {
+				// say so when the process could not cover the model (e.g.
+				// wire-frame struts unreachable and skipped)
+				if ms := r.ad.Metrics(); ms != nil {
+					if c, ok := ms["complete"]; ok && c == 0 {
+						why += fmt.Sprintf("; coverage incomplete: %g of %g covered", ms["covered"], ms["coverage_total"])
+						if u := ms["unreachable"]; u > 0 {
+							why += fmt.Sprintf(", %g unreachable (skipped, see the report)", u)
+						}
+					}
+				}
+			}
 		case errors.Is(err, context.Canceled):
 			j.mu.Lock()
 			why = j.cancelMsg

@@ -35,6 +35,20 @@ func OpenCell(ctx context.Context, cell config.Cell, dryRun bool, log *slog.Logg
 		}
 		return link, closer, nil
 	})
+	// The dual-nozzle head's board is opened when a CCF job first needs it
+	// (the board simulator on a pseudo-terminal in a dry run).
+	io.SetLazy("extruder", func() (any, func() error, error) {
+		octx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		drv, board, closer, err := OpenExtruder(octx, cell, dryRun, log)
+		if err != nil {
+			return nil, nil, err
+		}
+		if board != nil {
+			io.sims.Store("boardsim", board)
+		}
+		return drv, closer, nil
+	})
 	host, rp, dp, sp := cell.Robot.Host, cell.Robot.RTDEPort, cell.Robot.DashboardPort, cell.Robot.ScriptPort
 	if dryRun {
 		sim, err := ursim.Start(ursim.Options{

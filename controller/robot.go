@@ -198,6 +198,10 @@ type RobotCmd struct {
 	On                   bool
 	Value                float64 // analog fraction 0..1
 	Dwell                time.Duration
+	// HasQ tells that Q holds the joints at the target of a MoveL/MoveP
+	// (the adapter's IK solution), used to re-position the arm when a
+	// step is resumed part-way after a restart.
+	HasQ bool
 }
 
 // RobotExecutor executes steps whose payload is []RobotCmd through the
@@ -215,6 +219,12 @@ type RobotExecutor struct {
 	mu   sync.Mutex
 	skip map[int]int // step seq → commands already done (crash recovery)
 	q    [6]float64
+	// atHome: Begin left the arm at home and no motion ran since. After a
+	// restart the first motion of the resumed job may be a linear move
+	// planned from where the previous step ended; it is run as a joint
+	// move to its target instead (a straight line from home may cross
+	// the singular cylinder around the base axis).
+	atHome bool
 }
 
 var _ Executor = (*RobotExecutor)(nil)
@@ -237,7 +247,31 @@ func (e *RobotExecutor) Begin(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return d.MoveJ(ctx, e.Home, script.Motion{Speed: e.Link.cfg.JointSpeedRadS, Accel: e.Link.cfg.JointAccelRadS2})
+	// A controller that stopped mid-job may have left the process on
+	// (extrusion): switch it off before the arm moves.
+	if err := e.SafePoint(ctx); err != nil {
+		return err
+	}
+	if err := d.MoveJ(ctx, e.Home, script.Motion{Speed: e.Link.cfg.JointSpeedRadS, Accel: e.Link.cfg.JointAccelRadS2}); err != nil {
+		return err
+	}
+	e.atHome = true
+	return nil
+}
+
+// motion runs one command of a step: the first linear motion after Begin
+// becomes a joint move to its target (see atHome).
+func (e *RobotExecutor) motion(ctx context.Context, d *script.Dispatcher, c RobotCmd) error {
+	switch c.Kind {
+	case CmdMoveL, CmdMoveP:
+		if e.atHome && c.HasQ {
+			c = RobotCmd{Kind: CmdMoveJ, Q: c.Q, Speed: e.Link.cfg.JointSpeedRadS, Accel: e.Link.cfg.JointAccelRadS2}
+		}
+		e.atHome = false
+	case CmdMoveJ:
+		e.atHome = false
+	}
+	return e.exec(ctx, d, c)
 }
 
 // Prepare records the dispatcher instance and the sequence number that
@@ -267,11 +301,16 @@ func (e *RobotExecutor) Do(ctx context.Context, s Step) error {
 	skip := e.skip[s.Seq]
 	delete(e.skip, s.Seq)
 	e.mu.Unlock()
+	if skip > 0 && skip < len(cmds) {
+		if err := e.reposition(ctx, d, cmds[:skip]); err != nil {
+			return fmt.Errorf("resume step part-way: %w", err)
+		}
+	}
 	for i, c := range cmds {
 		if i < skip {
 			continue
 		}
-		err := e.exec(ctx, d, c)
+		err := e.motion(ctx, d, c)
 		if errors.Is(err, script.ErrProtectiveStop) || errors.Is(err, script.ErrSafetyStop) {
 			// The controller pauses the program; after the operator
 			// clears the stop and resumes, it finishes this command.
@@ -279,6 +318,44 @@ func (e *RobotExecutor) Do(ctx context.Context, s Step) error {
 		}
 		if err != nil {
 			return fmt.Errorf("command %d of %d: %w", i+1, len(cmds), err)
+		}
+	}
+	return nil
+}
+
+// reposition restores, before the rest of a step that was cut part-way
+// by a restart, what its completed commands had established: the arm at
+// the target of the last completed motion (a joint move from wherever
+// Begin left it) and the last value of every output they set.
+func (e *RobotExecutor) reposition(ctx context.Context, d *script.Dispatcher, done []RobotCmd) error {
+	for i := len(done) - 1; i >= 0; i-- {
+		c := done[i]
+		if c.Kind == CmdMoveJ || ((c.Kind == CmdMoveL || c.Kind == CmdMoveP) && c.HasQ) {
+			if err := d.MoveJ(ctx, c.Q, script.Motion{Speed: e.Link.cfg.JointSpeedRadS, Accel: e.Link.cfg.JointAccelRadS2}); err != nil {
+				return err
+			}
+			e.atHome = false
+			break
+		}
+	}
+	type pin struct {
+		k RobotCmdKind
+		n int
+	}
+	last := map[pin]RobotCmd{}
+	var order []pin
+	for _, c := range done {
+		if c.Kind == CmdToolOut || c.Kind == CmdStdOut || c.Kind == CmdAnalogOut {
+			k := pin{c.Kind, c.Pin}
+			if _, ok := last[k]; !ok {
+				order = append(order, k)
+			}
+			last[k] = c
+		}
+	}
+	for _, k := range order {
+		if err := e.exec(ctx, d, last[k]); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -97,7 +97,9 @@ func (a *travelAdapter) plan(m planners.Move) ([]RobotCmd, [6]float64, r3.Vector
 			cmds = append(cmds, RobotCmd{Kind: CmdMoveJ, Q: qn, Speed: r.JointSpeedRadS, Accel: r.JointAccelRadS2})
 		} else {
 			mo.TCPSpeedMMS = w.speed
-			cmds = append(cmds, linearCmd(CmdMoveL, pose, w.speed, r.LinearAccelMMS2, 0))
+			c := linearCmd(CmdMoveL, pose, w.speed, r.LinearAccelMMS2, 0)
+			c.Q, c.HasQ = qn, true
+			cmds = append(cmds, c)
 		}
 		if err := a.env.Gate.CheckMotion(mo); err != nil {
 			return nil, q, pos, err

@@ -46,6 +46,7 @@ const (
 	RuleThermal       Rule = "thermal_limit"
 	RuleTurn          Rule = "turning_angle"
 	RuleContinuity    Rule = "continuity"
+	RuleFiberPasses   Rule = "fiber_passes"
 	RuleDoor          Rule = "door_interlock"
 	RuleRobotMode     Rule = "robot_mode"
 	RuleSafetyMode    Rule = "safety_mode"

@@ -1218,3 +1218,31 @@ func (s *Session) Unreachable() []Unreachable {
 	}
 	return out
 }
+
+// LastPrint returns the execution status of the last applied print move
+// and, for a failed arm check, the reason; ok is false when no print was
+// applied yet. A controller checks it before dispatching the print.
+func (s *Session) LastPrint() (st Status, reason string, ok bool) {
+	ms := s.Moves()
+	for i := len(s.recs) - 1; i >= 0; i-- {
+		if i < len(ms) && ms[i].Kind == planners.Print {
+			r := s.recs[i]
+			if r.status == StatusArm {
+				reason = r.fail.String()
+			}
+			return r.status, reason, true
+		}
+	}
+	return StatusOK, "", false
+}
+
+// DisplacementMM returns the gravity sag d_max (mm) of the printed
+// structure as it stands, from the whole-frame FEA (independent of
+// fea_scope), and the node where it occurs.
+func (s *Session) DisplacementMM() (float64, int, error) {
+	if s.fs.NumPrinted() == 0 {
+		return 0, -1, nil
+	}
+	d, v, err := s.fs.MaxDisplacement()
+	return d * 1e3, v, err
+}
