@@ -154,27 +154,40 @@ func (a *wireframeAdapter) next(m planners.Move) *wfNext {
 			n.err = err
 			return n
 		}
-		switch st.Kind {
-		case wireframe.StepMoveJ, wireframe.StepMoveL, wireframe.StepMoveP:
-			to := st.TCP.P.Mul(1000)
-			bz := math.Min(a.baseToBed.Apply(pos).Z, a.baseToBed.Apply(to).Z) - a.bedZ
-			mo := safety.Motion{Where: w, Linear: st.Kind != wireframe.StepMoveJ, FromMM: pos, ToMM: to, BedZMM: bz,
-				QFrom: q, QTo: st.Joints, HasJoints: true}
-			if mo.Linear {
-				mo.TCPSpeedMMS = st.Motion.Speed * 1000
-			} else {
-				mo.JointSpeedRadS, mo.JointAccelRadS2 = st.Motion.Speed, st.Motion.Accel
-			}
-			if err := a.env.Gate.CheckMotion(mo); err != nil {
-				n.err = err
-				return n
-			}
-			q, pos = st.Joints, to
+		if q, pos, err = a.gate(w, st, q, pos, true); err != nil {
+			n.err = err
+			return n
 		}
 		n.cmds = append(n.cmds, c)
 	}
 	n.q, n.posMM = q, pos
 	return n
+}
+
+// gate checks a motion step (other kinds pass) from joints q and TCP pos
+// (base frame, mm) with safety.Gate.CheckMotion and returns the joints and
+// TCP after it. withBed checks the TCP height above the bed at the lower
+// end of the motion.
+func (a *wireframeAdapter) gate(where string, st wireframe.Step, q [6]float64, pos r3.Vector, withBed bool) ([6]float64, r3.Vector, error) {
+	if st.Kind != wireframe.StepMoveJ && st.Kind != wireframe.StepMoveL && st.Kind != wireframe.StepMoveP {
+		return q, pos, nil
+	}
+	to := st.TCP.P.Mul(1000)
+	bz := math.NaN()
+	if withBed {
+		bz = math.Min(a.baseToBed.Apply(pos).Z, a.baseToBed.Apply(to).Z) - a.bedZ
+	}
+	mo := safety.Motion{Where: where, Linear: st.Kind != wireframe.StepMoveJ, FromMM: pos, ToMM: to, BedZMM: bz,
+		QFrom: q, QTo: st.Joints, HasJoints: true}
+	if mo.Linear {
+		mo.TCPSpeedMMS = st.Motion.Speed * 1000
+	} else {
+		mo.JointSpeedRadS, mo.JointAccelRadS2 = st.Motion.Speed, st.Motion.Accel
+	}
+	if err := a.env.Gate.CheckMotion(mo); err != nil {
+		return q, pos, err
+	}
+	return st.Joints, to, nil
 }
 
 // wfCmd converts one wire-frame robot step to a dispatcher command.
@@ -260,19 +273,8 @@ func (a *wireframeAdapter) Flush() ([]Step, error) {
 		if err != nil {
 			return nil, err
 		}
-		if st.Kind == wireframe.StepMoveJ || st.Kind == wireframe.StepMoveL || st.Kind == wireframe.StepMoveP {
-			to := st.TCP.P.Mul(1000)
-			mo := safety.Motion{Where: "epilogue " + st.Note, Linear: st.Kind != wireframe.StepMoveJ, FromMM: pos, ToMM: to,
-				BedZMM: math.NaN(), QFrom: q, QTo: st.Joints, HasJoints: true}
-			if mo.Linear {
-				mo.TCPSpeedMMS = st.Motion.Speed * 1000
-			} else {
-				mo.JointSpeedRadS, mo.JointAccelRadS2 = st.Motion.Speed, st.Motion.Accel
-			}
-			if err := a.env.Gate.CheckMotion(mo); err != nil {
-				return nil, err
-			}
-			q, pos = st.Joints, to
+		if q, pos, err = a.gate("epilogue "+st.Note, st, q, pos, false); err != nil {
+			return nil, err
 		}
 		cmds = append(cmds, c)
 	}
