@@ -7,7 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"fabcell/config"
 	"fabcell/planners"
+	_ "fabcell/planners/lsgdqn" // registers lsg-dqn, the example jobs' planner
 )
 
 func TestJobSpecParse(t *testing.T) {
@@ -137,5 +139,54 @@ func TestJournalRecovery(t *testing.T) {
 	// Missing journal → empty.
 	if r, err := ReadJournal(filepath.Join(t.TempDir(), "none")); err != nil || r.AckedSteps != 0 {
 		t.Fatalf("missing: %v %+v", err, r)
+	}
+}
+
+// TestExampleJobs loads every job shipped in config/examples/jobs: the spec
+// parses, the process and planner exist, the model loads with the
+// process's loader and the graph is valid.
+func TestExampleJobs(t *testing.T) {
+	paths, err := filepath.Glob("../config/examples/jobs/*.yaml")
+	if err != nil || len(paths) < 3 {
+		t.Fatalf("example jobs: %v (%d found)", err, len(paths))
+	}
+	seen := map[string]bool{}
+	for _, p := range paths {
+		s, err := LoadJobSpec(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen[s.Process] = true
+		cell := config.Defaults()
+		if cp := s.CellPath(); cp != "" {
+			if cell, err = config.Load(cp); err != nil {
+				t.Fatalf("%s: %v", p, err)
+			}
+		}
+		if cell, err = ApplyOverrides(cell, s); err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		proc, err := planners.NewProcess(s.Process, cell)
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		if _, err := adapterFor(s.Process); err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		if _, err := planners.NewPlanner(cell.Planner.Name, planners.Options{Config: cell.Planner, Process: proc}); err != nil {
+			t.Fatalf("%s: planner: %v", p, err)
+		}
+		g, err := proc.Load(s.ModelPath())
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		if _, err := proc.NewSession(g); err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+	}
+	for _, proc := range []string{"wireframe", "ccf", "lpbf"} {
+		if !seen[proc] {
+			t.Errorf("no example job for %s", proc)
+		}
 	}
 }
