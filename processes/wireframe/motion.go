@@ -152,6 +152,7 @@ type Motions struct {
 	durS       float64
 	collisions int
 	lifts      int
+	jointMoves int
 }
 
 type motionCfg struct {
@@ -216,6 +217,10 @@ func (mo *Motions) Collisions() int { return mo.collisions }
 
 // Lifts returns how many lifts over the structure were produced.
 func (mo *Motions) Lifts() int { return mo.lifts }
+
+// JointMoves returns how many transitions became joint moves because the
+// arm could not follow the straight line (see linearPath).
+func (mo *Motions) JointMoves() int { return mo.jointMoves }
 
 func (mo *Motions) emit(dst []Step, st Step) []Step {
 	rot := mo.cfg.jointV // reorientation speed/accel: use the joint limits as a rotational bound
@@ -346,6 +351,7 @@ func (mo *Motions) moveTo(out []Step, i int, tip r3.Vector, axis, yaw int, note 
 			return out, err
 		}
 		st.Collides = st.Collides || !mo.headFreeStatic(tip, mo.s.p.axes[axis])
+		mo.jointMove(&st)
 		mo.placed = true
 		mo.tip, mo.axis, mo.yaw = tip, axis, yaw
 		return mo.emit(out, st), nil
@@ -358,8 +364,11 @@ func (mo *Motions) moveTo(out []Step, i int, tip r3.Vector, axis, yaw int, note 
 		if err != nil {
 			return out, err
 		}
-		mo.tip, mo.axis, mo.yaw = tip, axis, yaw
-		return mo.emit(out, st), nil
+		if mo.straightOK(&st) {
+			mo.tip, mo.axis, mo.yaw = tip, axis, yaw
+			return mo.emit(out, st), nil
+		}
+		// the arm cannot follow the straight line: go over a lift
 	}
 	// lift: up at the old axis, across (turning) above the structure, down
 	// along the new axis
@@ -403,6 +412,14 @@ func (mo *Motions) moveTo(out []Step, i int, tip r3.Vector, axis, yaw int, note 
 			return out, err
 		}
 		st.Collides = st.Collides || !l.free
+		if !mo.straightOK(&st) {
+			// joint move; no blend into or out of it
+			mo.jointMove(&st)
+			mo.jointMoves++
+			if k > 0 && len(out) > 0 && out[len(out)-1].Kind <= StepMoveP {
+				out[len(out)-1].Motion.BlendM = 0
+			}
+		}
 		out = mo.emit(out, st)
 		mo.tip, mo.axis, mo.yaw = l.to, l.axis, l.yaw
 	}
@@ -511,6 +528,10 @@ func (mo *Motions) Finish() ([]Step, error) {
 				return out, err
 			}
 			st.Collides = st.Collides || !(s.chk.MoveFree(mo.tip, up, ax) || !s.cfg.CollisionOn())
+			if !mo.straightOK(&st) {
+				mo.jointMove(&st)
+				mo.jointMoves++
+			}
 			out = mo.emit(out, st)
 			mo.tip = up
 		}
