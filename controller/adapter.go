@@ -56,7 +56,7 @@ type Adapter interface {
 	// Metrics returns the process metrics of everything applied so far.
 	Metrics() map[string]float64
 	// Series returns per-step values worth plotting (e.g. "displacement_mm",
-	// "peak_temperature"), aligned with applied moves.
+	// "hot_area_mm2"), aligned with applied moves.
 	Series() map[string][]float64
 }
 

@@ -78,7 +78,7 @@ var _ LPBFLink = (*lpbflink.Link)(nil)
 type LPBFLimits struct {
 	// MaxPreheat bounds T(v)/h_max of the pixel v a move reaches, before
 	// the laser deposits its heat there: the temperature the laser meets
-	// on arrival (the peak_temperature metric), in (0, 1].
+	// on arrival (the peak_preheat metric), in (0, 1].
 	MaxPreheat float64
 	// MaxHotAreaMM2 bounds the area of scanned pixels hotter than
 	// lpbf.hot_threshold·h_max after the move (the hot_area_mm2 metric).

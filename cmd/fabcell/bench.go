@@ -175,7 +175,7 @@ func benchMetricKeys(process string) []string {
 	case "ccf":
 		return []string{"sharp_turns", "turns_over_90", "length_mm", "retraversed_edges"}
 	case "lpbf":
-		return []string{"hot_area_fraction", "peak_temperature", "temperature_std", "jumps", "scan_time_s"}
+		return []string{"hot_area_fraction", "peak_temperature", "residual_heat_p95", "temperature_std", "jumps", "scan_time_s"}
 	}
 	return []string{"total_reward", "jumps", "travel_mm", "jump_mm"}
 }

@@ -53,6 +53,19 @@
 // line in two — unless every unvisited pixel is such a splitter. Ties go
 // to the lower node index.
 //
+// # Metrics
+//
+// Evaluate applies the same thermal model to every order, whoever planned
+// it (Evaluation.Map lists the keys). The thermal ones are those of
+// thermal.Report (package simulation/thermal, "Metrics"):
+// peak_temperature is the peak residual heat — the most heat the earlier
+// exposures left in a pixel before the laser melts it, from the uncapped
+// twin of the field, so it is not clipped at h_max and separates orders
+// that keep moving into cold material from orders that return into
+// material they just heated; peak_preheat, preheat_p95 and mean_preheat
+// describe the capped field the planner sees (what Eq. 13 penalises);
+// hot_area_mm2 is the mean scanned area above lpbf.hot_threshold·h_max.
+//
 // # Scan vectors and timing
 //
 // A scan vector is a maximal run of consecutive pixels of the order that

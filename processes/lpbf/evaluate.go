@@ -28,9 +28,18 @@ type Evaluation struct {
 }
 
 // Map returns the metrics under their plan.json keys (units in the names;
-// temperatures in units of lpbf.h_max):
+// temperatures in units of lpbf.h_max; thermal.Report and the package
+// comment of simulation/thermal, "Metrics", define them):
 //
-//	peak_temperature    max over steps of the temperature met on arrival
+//	peak_temperature    peak residual heat: max over steps of the heat the
+//	                    earlier exposures left in the pixel the laser
+//	                    reaches, before its own deposit, not clipped at
+//	                    h_max (the uncapped twin of the field)
+//	residual_heat_p95   its 95th percentile over the steps
+//	mean_residual_heat  its mean over the steps
+//	peak_preheat        max over steps of the (capped) temperature met on
+//	                    arrival, the value Eq. 13 penalises (≤ 1; before
+//	                    this key existed it was called peak_temperature)
 //	preheat_p95         its 95th percentile over the steps
 //	capped_steps        steps at which the laser met material at the cap
 //	mean_preheat        its mean over the steps
@@ -44,7 +53,10 @@ type Evaluation struct {
 func (e *Evaluation) Map() map[string]float64 {
 	r := e.Thermal
 	return map[string]float64{
-		"peak_temperature":    round9(r.PeakPreheat),
+		"peak_temperature":    round9(r.PeakResidual),
+		"residual_heat_p95":   round9(r.ResidualP95),
+		"mean_residual_heat":  round9(r.MeanResidual),
+		"peak_preheat":        round9(r.PeakPreheat),
 		"preheat_p95":         round9(r.PreheatP95),
 		"capped_steps":        float64(r.CappedSteps),
 		"mean_preheat":        round9(r.MeanPreheat),

@@ -31,7 +31,9 @@ type PlotOptions struct {
 }
 
 // WritePlot draws the thermal history of an evaluation as a PNG: the
-// temperature each pixel had when the laser arrived (left), the number of
+// residual heat each pixel held when the laser arrived (left; the heat the
+// earlier exposures left there, uncapped — thermal.Report.Residual, whose
+// maximum is the peak_temperature metric), the number of
 // steps each scanned pixel stayed above the hot threshold — its hot-area
 // history (right), both on the layer's grid (x right, y up; white = not
 // part of the layer, grey = never scanned), and below them the hot scanned
@@ -55,7 +57,7 @@ func WritePlot(w io.Writer, lat *Lattice, e *Evaluation, opts PlotOptions) error
 	}
 	rep := e.Thermal
 	hmax := 0.0
-	for _, x := range rep.Preheat {
+	for _, x := range rep.Residual {
 		hmax = math.Max(hmax, x)
 	}
 	maxHot := int32(0)
@@ -67,8 +69,8 @@ func WritePlot(w io.Writer, lat *Lattice, e *Evaluation, opts PlotOptions) error
 		title = "lpbf thermal history"
 	}
 	text(plotMargin, plotMargin+11, title)
-	text(plotMargin, plotMargin+lineH+11, fmt.Sprintf("met by the laser: peak %.3f p95 %.3f mean %.3f std %.3f (x h_max); hot area %.4g mm2 (%.4g); %d vectors, %d jumps, %.3f s",
-		rep.PeakPreheat, rep.PreheatP95, rep.MeanPreheat, rep.PreheatStd, e.Thermal.HotAreaNodes*e.PixelMM2, rep.HotAreaFraction,
+	text(plotMargin, plotMargin+lineH+11, fmt.Sprintf("residual heat met by the laser: peak %.3f p95 %.3f mean %.3f (x h_max); hot area %.4g mm2 (%.4g); %d vectors, %d jumps, %.3f s",
+		rep.PeakResidual, rep.ResidualP95, rep.MeanResidual, e.Thermal.HotAreaNodes*e.PixelMM2, rep.HotAreaFraction,
 		e.Timing.Vectors, e.Jumps, e.Timing.TotalS))
 
 	type panel struct {
@@ -78,12 +80,12 @@ func WritePlot(w io.Writer, lat *Lattice, e *Evaluation, opts PlotOptions) error
 		hi    string
 	}
 	panels := []panel{
-		{x0: plotMargin, label: "temperature met by the laser", hi: fmt.Sprintf("%.3f", hmax),
+		{x0: plotMargin, label: "residual heat met by the laser (x h_max)", hi: fmt.Sprintf("%.3f", hmax),
 			value: func(v int) (float64, bool) {
 				if hmax == 0 {
 					return 0, rep.Visited[v] > 0
 				}
-				return rep.Preheat[v] / hmax, rep.Visited[v] > 0
+				return rep.Residual[v] / hmax, rep.Visited[v] > 0
 			}},
 		{x0: 2*plotMargin + max(pw, 200), label: "steps hot after scanning", hi: fmt.Sprintf("%d", maxHot),
 			value: func(v int) (float64, bool) {

@@ -60,7 +60,7 @@ func TestWritePlot(t *testing.T) {
 	}
 	top := plotMargin + 2*16
 	hmax := 0.0
-	for _, x := range e.Thermal.Preheat {
+	for _, x := range e.Thermal.Residual {
 		hmax = max(hmax, x)
 	}
 	at := func(col, row int) color.RGBA { // cell (col, row from the top), first panel
@@ -70,7 +70,7 @@ func TestWritePlot(t *testing.T) {
 	}
 	for v := range lat.Col {
 		col, row := int(lat.Col[v]-lat.ColMin), int(lat.RowMax-lat.Row[v])
-		want := inferno(e.Thermal.Preheat[v] / hmax)
+		want := inferno(e.Thermal.Residual[v] / hmax)
 		if lat.Col[v] == 4 {
 			want = color.RGBA{200, 200, 200, 255}
 		}

@@ -85,7 +85,7 @@ func (p *Process) Artifacts() []planners.Artifact {
 			Write: func(w io.Writer, r *planners.Result) error { return p.writeCLI(w, r, false) }},
 		{Name: "cli-binary", Help: "the same scan vectors as a binary CLI file (long commands; power and speed in the part label)",
 			Write: func(w io.Writer, r *planners.Result) error { return p.writeCLI(w, r, true) }},
-		{Name: "plot", Help: "PNG heat map of the thermal history: temperature met by the laser per pixel, steps each pixel stayed hot, hot-area fraction over the scan",
+		{Name: "plot", Help: "PNG heat map of the thermal history: residual heat met by the laser per pixel (uncapped, its maximum is peak_temperature), steps each pixel stayed hot, hot scanned area over the scan",
 			Write: func(w io.Writer, r *planners.Result) error { return p.writePlot(w, r) }},
 	}
 }

@@ -101,7 +101,7 @@ func TestOneEvaluator(t *testing.T) {
 		t.Fatal(err)
 	}
 	m3 := e.Map()
-	for _, k := range []string{"peak_temperature", "hot_area_fraction", "temperature_std", "jumps", "scan_vectors", "scan_time_s", "mark_mm", "jump_mm"} {
+	for _, k := range []string{"peak_temperature", "residual_heat_p95", "mean_residual_heat", "peak_preheat", "hot_area_fraction", "temperature_std", "jumps", "scan_vectors", "scan_time_s", "mark_mm", "jump_mm"} {
 		if _, ok := m1[k]; !ok {
 			t.Fatalf("metric %s missing", k)
 		}

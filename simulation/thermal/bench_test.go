@@ -59,19 +59,32 @@ func BenchmarkStepUndo(b *testing.B) {
 
 var sinkReport Report
 
-// BenchmarkEvaluate is the shared evaluator on a 100k-step order.
+// BenchmarkEvaluate is the shared evaluator on a 100k-step order:
+// "capped" is the planner's field plus its uncapped twin (the residual
+// heat), "uncapped-only" a field that is its own twin — the difference is
+// the cost of the residual-heat metrics.
 func BenchmarkEvaluate(b *testing.B) {
-	g := square(b, 316)
-	f := newField(b, g, defaultParams(b))
-	order := walk(g, 100000, 4)
-	b.ResetTimer()
-	cpu := startCPU()
-	for i := 0; i < b.N; i++ {
-		r, err := Evaluate(f, order, 0.5)
-		if err != nil {
-			b.Fatal(err)
+	for _, uncapped := range []bool{false, true} {
+		name := "capped"
+		if uncapped {
+			name = "uncapped-only"
 		}
-		sinkReport = r
+		b.Run(name, func(b *testing.B) {
+			g := square(b, 316)
+			p := defaultParams(b)
+			p.Uncapped = uncapped
+			f := newField(b, g, p)
+			order := walk(g, 100000, 4)
+			b.ResetTimer()
+			cpu := startCPU()
+			for i := 0; i < b.N; i++ {
+				r, err := Evaluate(f, order, 0.5)
+				if err != nil {
+					b.Fatal(err)
+				}
+				sinkReport = r
+			}
+			cpu.stop(b)
+		})
 	}
-	cpu.stop(b)
 }

@@ -4,7 +4,9 @@
 // 2024 §4.2.3 (spec lsg-dqn.md §8.3, Eq. 12) and Qin et al. 2023b.
 //
 // Temperatures are dimensionless, in units of the kernel peak H_max
-// (Params.HMax): 0 is the powder-bed base temperature, H_max the cap.
+// (Params.HMax): 0 is the powder-bed base temperature, H_max the cap (an
+// uncapped field, Params.Uncapped, holds heat contents in the same units;
+// see "Metrics").
 //
 // # Heat kernel (Eq. 12)
 //
@@ -117,6 +119,55 @@
 // v_{k+1}: it includes the fresh kernel at v_k (as in the release), so the
 // reward H_max − T(v_{k+1}) of Eq. 13 prefers neighbours that are cool in
 // spite of the spot next to them.
+//
+// # Metrics (Evaluate)
+//
+// Evaluate replays a laser order v_0, v_1, … on the field T the planner sees
+// and, alongside, on its uncapped twin U: the same model, parameters and
+// order, with every kernel added without the cap (Params.Uncapped), so U
+// is linear in the deposits — the superposition of what each earlier
+// step left at each node. Per step k ≥ 1 it records
+//
+//   - the preheat T_{k−1}(v_k): the capped temperature the laser meets on
+//     arrival, the quantity Eq. 13 penalises (PeakPreheat, PreheatP95,
+//     MeanPreheat, PreheatStd, CappedSteps);
+//   - the residual heat R_k = U_{k−1}(v_k): the heat the earlier exposures
+//     have left in the pixel the laser is about to melt (PeakResidual,
+//     ResidualP95, MeanResidual); R_k = T_{k−1}(v_k) while no cap was hit;
+//   - the hot area: scanned nodes with T_k above the hot threshold.
+//
+// Peak temperature is the peak residual heat, max_k R_k (the LPBF
+// evaluator's peak_temperature). Heat accumulation is what a process
+// engineer watches for overheating and distortion: heat left by earlier
+// tracks where the laser is about to melt raises the melt pool's peak
+// temperature and size above those of a track on cold material (keyhole
+// pores, balling, a larger heat-affected zone, larger thermal strain).
+// Scan strategies are rated by the same quantity, e.g. the residual heat
+// factor of Yeung & Lane (Manufacturing Letters 25, 2020), a weighted sum
+// of the earlier exposures near the next point. R_k excludes what the
+// laser itself imposes (its own deposit, H_max at v_k by construction) and
+// is not clipped: the cap of T stands for the melt temperature — above it
+// real material stores the extra energy as latent heat and melt-pool
+// superheat, it does not lose it — so max T_{k−1}(v_k) stops at H_max
+// (every planner reaches it on every test layer of package lpbf/compare)
+// while U keeps the heat. Reading: R = 0 on cold material; a straight
+// hatch line through a cold layer carries R ≈ 0.87 H_max with the default
+// physical calibration (the spot's own previous deposits one and two
+// pitches back, 0.585 + 0.277·δ, plus diffusion); R > 1 means the pixel
+// holds more heat before its exposure than one deposit gives its own
+// pixel — a hot spot (a short hatch, a corner, a return next to a fresh
+// track). R is a heat content in units of H_max, not a thermometer reading
+// above the melt temperature.
+//
+// Two alternatives were measured and rejected because they do not depend
+// on the scan order: the largest T at a scanned pixel outside the laser's
+// current kernel disc is the trail of the laser's own track one kernel
+// radius behind it, δ·H_max (0.8988 with the physical calibration); the
+// largest T a scanned pixel reaches again after it has cooled below the
+// hot threshold is H_max (one neighbouring deposit alone gives
+// 0.585 H_max) — both for all four LPBF planners on the four CLI test
+// layers of package lpbf/compare where this was measured (cylinder#0,
+// cylinder#5, lanze#0, box#101).
 //
 // # Locality and truncation
 //

@@ -18,7 +18,7 @@ type Field struct {
 	idx   discIndex
 	depth int
 
-	t      []float64 // temperature per node, 0 ≤ t ≤ HMax; 0 outside the active set
+	t      []float64 // temperature per node, 0 ≤ t ≤ HMax (no upper bound if Uncapped); 0 outside the active set
 	active []int32   // nodes with t > 0, no duplicates
 	stamp  []uint32
 	slot   []int32
@@ -35,6 +35,9 @@ type Field struct {
 	snapHead int
 
 	maxActive int
+
+	twin   *Field // uncapped twin for Evaluate (lazy; nil if unused or Uncapped)
+	noSnap bool   // Step keeps no undo snapshot (Evaluate; Undo then rebuilds)
 }
 
 type entry struct {
@@ -116,7 +119,8 @@ func (f *Field) ErrorBound() float64 {
 // disc heats.
 func (f *Field) KernelSize() int { return f.idx.maxDisc() }
 
-// Temp returns T(v) in the units of HMax (0 ≤ T ≤ HMax).
+// Temp returns T(v) in the units of HMax (0 ≤ T ≤ HMax; T ≥ 0 if
+// Params.Uncapped).
 func (f *Field) Temp(v int) float64 { return f.t[v] }
 
 // Active returns the nodes with T > 0 (shared slice, valid until the next
@@ -151,7 +155,9 @@ func (f *Field) Step(c int) {
 	if c < 0 || c >= len(f.t) {
 		panic(fmt.Sprintf("thermal: step to node %d out of range [0,%d)", c, len(f.t)))
 	}
-	f.pushSnapshot()
+	if !f.noSnap {
+		f.pushSnapshot()
+	}
 	f.hist = append(f.hist, int32(c))
 	if f.p.Model == Decay {
 		f.stepDecay()
@@ -247,9 +253,9 @@ func (f *Field) relax() {
 	f.active = keep
 }
 
-// deposit adds the kernel at c with the cap.
+// deposit adds the kernel at c with the cap (without it if Uncapped).
 func (f *Field) deposit(c int) {
-	hm := f.p.HMax
+	hm := f.ceiling()
 	f.disc = f.idx.appendDisc(f.disc[:0], c)
 	for _, e := range f.disc {
 		old := f.t[e.v]
@@ -258,6 +264,14 @@ func (f *Field) deposit(c int) {
 		}
 		f.t[e.v] = math.Min(hm, old+e.h)
 	}
+}
+
+// ceiling returns the temperature cap: HMax, or +Inf if Uncapped.
+func (f *Field) ceiling() float64 {
+	if f.p.Uncapped {
+		return math.Inf(1)
+	}
+	return f.p.HMax
 }
 
 // diffuse is one sub-step T ← (I − αL)T on the active set and its 1-ring:
@@ -304,10 +318,11 @@ func (f *Field) diffuse() {
 }
 
 // stepDecay rebuilds T from the last W laser nodes (release model):
-// T = 0; for w in window, oldest first: T ← min(H, δ·T + K(w)).
+// T = 0; for w in window, oldest first: T ← min(H, δ·T + K(w)) (no min
+// if Uncapped).
 func (f *Field) stepDecay() {
 	w := f.hist[max(0, len(f.hist)-f.p.Window):]
-	hm, d := f.p.HMax, f.p.Decay
+	hm, d := f.ceiling(), f.p.Decay
 	f.nextEpoch()
 	ep := f.epoch
 	f.cand = f.cand[:0]

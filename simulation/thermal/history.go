@@ -27,6 +27,19 @@ type Report struct {
 	// CappedSteps counts the steps at which the laser met material at the
 	// cap (T_{k−1}(v_k) = HMax).
 	CappedSteps int
+	// PeakResidual is the peak residual heat (the evaluator's
+	// peak_temperature; package comment, "Metrics"): the maximum over
+	// k ≥ 1 of R_k = U_{k−1}(v_k), where U is the uncapped twin of the
+	// field (same model, parameters and laser order, kernels added without
+	// the cap; Params.Uncapped). R_k is the heat that the earlier
+	// exposures left in pixel v_k when the laser reaches it, in units of
+	// HMax (1 = as much heat as one laser deposit puts into its own
+	// pixel); unlike PeakPreheat it is not clipped at HMax. For an
+	// uncapped field R_k = T_{k−1}(v_k).
+	PeakResidual float64
+	// ResidualP95 is the 95th percentile (nearest rank) and MeanResidual
+	// the mean of R_k over k ≥ 1.
+	ResidualP95, MeanResidual float64
 	// HotAreaNodes is the mean over the steps k of the number of visited
 	// nodes whose temperature T_k exceeds HotThreshold·HMax (multiply by the
 	// pixel area for mm²).
@@ -42,6 +55,9 @@ type Report struct {
 	// Preheat per node: the largest T met on arrival over its visits (0 for
 	// unvisited nodes and the start).
 	Preheat []float64
+	// Residual per node: the largest R met on arrival over its visits (0
+	// for unvisited nodes and the start).
+	Residual []float64
 	// HotSteps per node: the number of steps during which it was visited
 	// and hot (its hot-area history).
 	HotSteps []int32
@@ -54,7 +70,11 @@ type Report struct {
 }
 
 // Evaluate replays order (laser node indices) on f from a cold field and
-// returns the thermal report; f ends in the state after the last step.
+// returns the thermal report; f ends in the state after the last step
+// (keeping no undo snapshots of the replay: an Undo right after Evaluate
+// rebuilds the field from the laser history, exactly but in O(steps)).
+// The residual-heat fields of the report come from an uncapped twin of f
+// (built once per Field, sharing its kernel index) stepped alongside.
 // hotThreshold is a fraction of HMax in [0, 1]. Cost O(Σ active set) — in
 // practice linear in len(order), whatever the layer size.
 func Evaluate(f *Field, order []int, hotThreshold float64) (Report, error) {
@@ -69,15 +89,22 @@ func Evaluate(f *Field, order []int, hotThreshold float64) (Report, error) {
 	}
 	r := Report{
 		Steps: len(order), HotThreshold: hotThreshold,
-		Preheat: make([]float64, n), HotSteps: make([]int32, n), Visited: make([]int32, n),
+		Preheat: make([]float64, n), Residual: make([]float64, n), HotSteps: make([]int32, n), Visited: make([]int32, n),
 		HotNodes: make([]int32, len(order)),
 	}
 	f.Reset()
 	f.maxActive = 0
+	f.noSnap = true // a replay never undoes; a later Undo rebuilds (exact)
+	defer func() { f.noSnap = false }()
+	u := f.uncappedTwin() // nil: f is uncapped itself
+	if u != nil {
+		u.Reset()
+	}
 	thr := hotThreshold * f.p.HMax
 	visited := 0
-	var sumPre, sumHot float64
+	var sumPre, sumRes, sumHot float64
 	pres := make([]float64, 0, max(0, len(order)-1))
+	ress := make([]float64, 0, max(0, len(order)-1))
 	for k, v := range order {
 		if k > 0 {
 			pre := f.t[v]
@@ -88,17 +115,28 @@ func Evaluate(f *Field, order []int, hotThreshold float64) (Report, error) {
 			if pre >= f.p.HMax {
 				r.CappedSteps++
 			}
+			res := pre
+			if u != nil {
+				res = u.t[v]
+			}
+			ress = append(ress, res)
+			sumRes += res
+			r.PeakResidual = math.Max(r.PeakResidual, res)
+			r.Residual[v] = math.Max(r.Residual[v], res)
 		}
 		if r.Visited[v] == 0 {
 			visited++
 		}
 		r.Visited[v]++
 		f.Step(v)
+		if u != nil {
+			u.Step(v)
+		}
 		hot := 0
-		for _, u := range f.active {
-			if r.Visited[u] > 0 && f.t[u] > thr {
+		for _, w := range f.active {
+			if r.Visited[w] > 0 && f.t[w] > thr {
 				hot++
-				r.HotSteps[u]++
+				r.HotSteps[w]++
 			}
 		}
 		r.HotNodes[k] = int32(hot)
@@ -106,8 +144,9 @@ func Evaluate(f *Field, order []int, hotThreshold float64) (Report, error) {
 	}
 	if len(pres) > 0 {
 		r.MeanPreheat = sumPre / float64(len(pres))
-		sort.Float64s(pres)
-		r.PreheatP95 = pres[int(math.Ceil(0.95*float64(len(pres))))-1]
+		r.PreheatP95 = p95(pres)
+		r.MeanResidual = sumRes / float64(len(ress))
+		r.ResidualP95 = p95(ress)
 	}
 	if len(order) > 0 {
 		r.HotAreaNodes = sumHot / float64(len(order))
@@ -133,4 +172,28 @@ func Evaluate(f *Field, order []int, hotThreshold float64) (Report, error) {
 	}
 	r.MaxActive = f.maxActive
 	return r, nil
+}
+
+// p95 returns the nearest-rank 95th percentile of x (len(x) > 0); x is
+// sorted in place.
+func p95(x []float64) float64 {
+	sort.Float64s(x)
+	return x[int(math.Ceil(0.95*float64(len(x))))-1]
+}
+
+// uncappedTwin returns the field's uncapped twin (Params.Uncapped, same
+// graph, parameters and kernel index; its own state), or nil if f is
+// uncapped itself.
+func (f *Field) uncappedTwin() *Field {
+	if f.p.Uncapped {
+		return nil
+	}
+	if f.twin == nil {
+		p := f.p
+		p.Uncapped = true
+		n := len(f.t)
+		f.twin = &Field{g: f.g, p: p, rMM: f.rMM, eps: f.eps, alpha: f.alpha, idx: f.idx, depth: f.depth,
+			t: make([]float64, n), stamp: make([]uint32, n), slot: make([]int32, n), noSnap: true}
+	}
+	return f.twin
 }

@@ -53,7 +53,8 @@ const (
 // Params configure a Field. Build them with FromConfig or fill every
 // field; Validate reports the first problem.
 type Params struct {
-	// HMax is the kernel peak and the temperature cap (> 0).
+	// HMax is the kernel peak and the temperature cap (> 0; no cap when
+	// Uncapped).
 	HMax float64
 	// RadiusFactor: kernel radius r = RadiusFactor × mean edge length
 	// (release: 3).
@@ -79,6 +80,14 @@ type Params struct {
 	// UndoDepth is the number of steps whose snapshots are kept for an
 	// exact O(active) Undo; 0 means DefaultUndoDepth.
 	UndoDepth int
+	// Uncapped adds the kernel without the cap at HMax: T is then the
+	// heat content of a node (the sensible heat above the base temperature
+	// that the model's deposits, diffusion and losses leave there, in
+	// units of HMax), unbounded above; the model is linear in the deposits.
+	// The planner's field is capped (Eq. 12 as released); Evaluate runs an
+	// uncapped twin for the residual-heat metrics (package comment,
+	// "Metrics"). FromConfig leaves it false.
+	Uncapped bool
 }
 
 // FromConfig maps the lpbf section of the cell configuration to Params.

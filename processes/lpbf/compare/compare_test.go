@@ -138,8 +138,8 @@ func TestEachPixelOnceLSGDQN(t *testing.T) {
 	for _, path := range paths {
 		for _, name := range plannerNames {
 			o := planLayer(t, cfg, name, path)
-			t.Logf("%-12s %-60s %5d px: hot %.4g mm², peak %.3f, p95 %.3f, %v jumps, %.2f CPU s", name, path, o.pixels,
-				o.metrics["hot_area_mm2"], o.metrics["peak_temperature"], o.metrics["preheat_p95"], o.metrics["jumps"], o.cpu.Seconds())
+			t.Logf("%-12s %-60s %5d px: hot %.4g mm², peak %.3f, residual p95 %.3f, %v jumps, %.2f CPU s", name, path, o.pixels,
+				o.metrics["hot_area_mm2"], o.metrics["peak_temperature"], o.metrics["residual_heat_p95"], o.metrics["jumps"], o.cpu.Seconds())
 		}
 	}
 }
@@ -158,8 +158,8 @@ func TestTable(t *testing.T) {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "| layer | pixels | planner | hot area (mm²) | hot_area_fraction | peak_temperature | preheat_p95 | mean_preheat | temperature_std | jumps | scan_vectors | scan_time_s | planning CPU s (wall s) |\n")
-	fmt.Fprintf(&b, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(&b, "| layer | pixels | planner | hot area (mm²) | hot_area_fraction | peak_temperature | residual_heat_p95 | mean_residual_heat | peak_preheat | mean_preheat | capped_steps | jumps | scan_vectors | scan_time_s | planning CPU s (wall s) |\n")
+	fmt.Fprintf(&b, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, l := range layers {
 		if len(want) > 0 && !want[l.name] {
 			continue
@@ -167,9 +167,10 @@ func TestTable(t *testing.T) {
 		for _, name := range plannerNames {
 			o := planLayer(t, cfg, name, l.path)
 			m := o.metrics
-			row := fmt.Sprintf("| %s | %d | %s | %.5f | %.3e | %.3f | %.3f | %.4f | %.4f | %.0f | %.0f | %.3f | %.1f (%.1f) |",
-				l.name, o.pixels, name, m["hot_area_mm2"], m["hot_area_fraction"], m["peak_temperature"], m["preheat_p95"],
-				m["mean_preheat"], m["temperature_std"], m["jumps"], m["scan_vectors"], m["scan_time_s"], o.cpu.Seconds(), o.wall.Seconds())
+			row := fmt.Sprintf("| %s | %d | %s | %.5f | %.3e | %.3f | %.3f | %.4f | %.3f | %.4f | %.0f | %.0f | %.0f | %.3f | %.1f (%.1f) |",
+				l.name, o.pixels, name, m["hot_area_mm2"], m["hot_area_fraction"], m["peak_temperature"], m["residual_heat_p95"],
+				m["mean_residual_heat"], m["peak_preheat"], m["mean_preheat"], m["capped_steps"], m["jumps"], m["scan_vectors"], m["scan_time_s"],
+				o.cpu.Seconds(), o.wall.Seconds())
 			fmt.Fprintln(&b, row)
 			t.Log(row)
 			if *tableOut != "" {
@@ -183,9 +184,10 @@ func TestTable(t *testing.T) {
 }
 
 // BenchmarkPlan15k plans the whole 15,201-pixel bracket layer per op with
-// each LPBF planner (lsg-dqn with the fast preset of testdata/lpbf-fast.yaml)
-// and reports the CPU seconds per plan next to the wall time (the machine
-// is shared). Run with -benchtime 1x.
+// each LPBF planner, configured as `fabcell plan` and TestTable configure
+// it (testdata/lpbf-fast.yaml, then planner.per_process.lpbf), and reports
+// the CPU seconds per plan next to the wall time (the machine is shared).
+// Run with -benchtime 1x.
 func BenchmarkPlan15k(b *testing.B) {
 	cfg, err := config.Load("testdata/lpbf-fast.yaml")
 	if err != nil {
@@ -204,7 +206,9 @@ func BenchmarkPlan15k(b *testing.B) {
 			c0 := processCPU()
 			for b.Loop() {
 				s, _ := proc.NewSession(g)
-				pl, err := planners.NewPlanner(name, planners.Options{Config: cfg.Planner, Process: proc})
+				pc := cfg.PlannerFor("lpbf")
+				pc.Name = name
+				pl, err := planners.NewPlanner(name, planners.Options{Config: pc, Process: proc})
 				if err != nil {
 					b.Fatal(err)
 				}
