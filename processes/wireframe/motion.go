@@ -413,12 +413,42 @@ func (mo *Motions) moveTo(out []Step, i int, tip r3.Vector, axis, yaw int, note 
 		}
 		st.Collides = st.Collides || !l.free
 		if !mo.straightOK(&st) {
-			// joint move; no blend into or out of it
-			mo.jointMove(&st)
-			mo.jointMoves++
+			// the arm cannot follow the line (singularity, reach):
+			// no blend into the replacement
 			if k > 0 && len(out) > 0 && out[len(out)-1].Kind <= StepMoveP {
 				out[len(out)-1].Motion.BlendM = 0
 			}
+			if k == 1 {
+				// across: turn on the spot then go straight, or go
+				// straight then turn
+				done := false
+				cands := [][]waypoint{
+					{{u1, axis, yaw}, {u2, axis, yaw}},
+					{{u2, mo.axis, mo.yaw}, {u2, axis, yaw}},
+				}
+				// or through the most upright head axis (far from the
+				// wrist singularity), at any yaw
+				up := mo.uprightAxis()
+				for y := range mo.arm.nYaw {
+					cands = append(cands, []waypoint{{u1, up, y}, {u2, up, y}, {u2, axis, yaw}})
+				}
+				for _, wps := range cands {
+					if steps, ok := mo.chain(i, wps, travel, note+": "+l.name); ok {
+						for _, x := range steps {
+							out = mo.emit(out, x)
+						}
+						done = true
+						break
+					}
+				}
+				if done {
+					mo.tip, mo.axis, mo.yaw = l.to, l.axis, l.yaw
+					continue
+				}
+			}
+			// last resort: a joint move (its path is checked)
+			mo.jointMove(&st)
+			mo.jointMoves++
 		}
 		out = mo.emit(out, st)
 		mo.tip, mo.axis, mo.yaw = l.to, l.axis, l.yaw

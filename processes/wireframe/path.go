@@ -17,6 +17,16 @@ const (
 	pathJointStep = 0.02
 )
 
+// transitionSingularMargin is the singularity measure (kin.Model.Singularity:
+// raw distance / threshold) a transition must keep. Struts and their
+// approach and retract need 1 (the thresholds: 5° for wrist and elbow,
+// 50 mm for the shoulder) because the TCP speed there is the print speed;
+// transitions carry no extrusion, so where the controller's speed scaling
+// slows them near a singularity it costs time, not quality: half the
+// margin (2.5°, 25 mm) is required, enough to keep joint speeds bounded
+// and far from where IK fails.
+const transitionSingularMargin = 0.5
+
 // linearPath checks the straight TCP motion from the current target
 // (mo.tcp, mo.q) to pose the way the robot controller interpolates it
 // (robot-protocols.md, movel/movep: position linear, rotation about the
@@ -54,7 +64,7 @@ func (mo *Motions) linearPath(pose geom.Pose) (q [6]float64, fail armFail, links
 			}
 			qi[j] = v
 		}
-		if _, meas := a.m.Singularity(qi); meas < 1 {
+		if _, meas := a.m.Singularity(qi); meas < transitionSingularMargin {
 			return q, armSingular, linksHit
 		}
 		if f := a.linksStatic(qi); f != armOK {
@@ -118,4 +128,42 @@ func (mo *Motions) jointMove(st *Step) {
 		// the end pose itself (target checked links only)
 		st.Collides = mo.s.cfg.CollisionOn() && !mo.headFreeStatic(a.baseToBed.Apply(st.TCP.P.Mul(1e3)), a.baseToBed.ApplyDir(st.TCP.R.MulVec(r3.Vector{Z: -1})).Normalize())
 	}
+}
+
+// waypoint is a tip position (bed frame, mm) with a head axis and yaw.
+type waypoint struct {
+	tip       r3.Vector
+	axis, yaw int
+}
+
+// chain returns straight motions from the current target through wps when
+// the arm can follow every one of them (linearPath) and the head sweeps
+// clear of the structure; ok=false otherwise. Nothing is emitted and the
+// generator's state is left unchanged.
+func (mo *Motions) chain(i int, wps []waypoint, m script.Motion, note string) (steps []Step, ok bool) {
+	q, tcp, tip, axis, yaw := mo.q, mo.tcp, mo.tip, mo.axis, mo.yaw
+	defer func() { mo.q, mo.tcp, mo.tip, mo.axis, mo.yaw = q, tcp, tip, axis, yaw }()
+	for _, w := range wps {
+		if w.tip.Sub(mo.tip).Norm() < 1e-9 && w.axis == mo.axis && w.yaw == mo.yaw {
+			continue
+		}
+		st, err := mo.target(StepMoveL, i, w.tip, w.axis, w.yaw, m, note)
+		if err != nil || st.Collides || !mo.sweptFree(mo.tip, w.tip, mo.axis, w.axis) || !mo.straightOK(&st) || st.Collides {
+			return nil, false
+		}
+		steps = append(steps, st)
+		mo.q, mo.tcp, mo.tip, mo.axis, mo.yaw = st.Joints, st.TCP, w.tip, w.axis, w.yaw
+	}
+	return steps, true
+}
+
+// uprightAxis returns the index of the head axis closest to vertical.
+func (mo *Motions) uprightAxis() int {
+	best := 0
+	for i, ax := range mo.s.p.axes {
+		if ax.Z > mo.s.p.axes[best].Z {
+			best = i
+		}
+	}
+	return best
 }
