@@ -1,9 +1,9 @@
 package gcode
 
 import (
-	"bytes"
 	"fmt"
 	"math"
+	"strings"
 
 	"fabcell/processes/gcode/ir"
 	"fabcell/processes/gcode/parse"
@@ -19,6 +19,7 @@ type chunkGraph struct {
 	perimA []ir.Vec
 	perimB []ir.Vec
 	perim  ir.SegIndex
+	perimQ ir.SegQuery // query scratch of the verbatim candidate (compiler.verb)
 }
 
 // processChunk emits items (a complete, prepared chunk) in the best legal
@@ -65,6 +66,24 @@ func (c *compiler) processChunk(items []item) {
 
 	saved := e.st.clone()
 	savedTail := e.rOrigTail
+	// Candidate 2 (as is) starts on the helper from the same state. The
+	// emitter's wipe cursor is the one state the candidates hand on
+	// (candidate 2 starts with candidate 1's, the next chunk with candidate
+	// 2's); the helper guesses it and is re-run here if it read it first
+	// and the guess was wrong.
+	v := c.verb
+	const wipeGuess = -1
+	v.job, v.next, v.style = c.job, c.next, c.style
+	ve := &v.emit
+	ve.st, ve.rOrigTail = saved.clone(), savedTail
+	ve.relE, ve.offset, ve.cross = e.relE, e.offset, c.crossV
+	ve.wipeAt, ve.wipeSet, ve.wipeEarly = wipeGuess, false, false
+	var tVerb float64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tVerb = v.verbatimCandidate(items)
+	}()
 	// Candidate 1: reordered.
 	c.cand.Reset(c.chunk.startLimits)
 	e.warmUp(c.cand)
@@ -76,16 +95,20 @@ func (c *compiler) processChunk(items []item) {
 	optBuf, optState, optTail := e.buf, e.st, e.rOrigTail
 	optTravel, optRetr := e.travelMM, e.retracts
 	c.bufOpt = optBuf
-	// Candidate 2: as is.
-	e.st, e.rOrigTail = saved, savedTail
-	c.cand.Reset(c.chunk.startLimits)
-	e.warmUp(c.cand)
-	e.buf, e.est = c.bufVerb[:0], c.cand
-	e.travelMM, e.retracts, e.lines = 0, 0, 0
-	c.emitVerbatimItems(items)
-	c.exitMove(e.st.act)
-	tVerb := c.cand.Finish()
-	c.bufVerb = e.buf
+	<-done
+	verbBuf := ve.buf
+	if ve.wipeEarly && e.wipeAt != wipeGuess {
+		// Candidate 2 as it would run after candidate 1, here.
+		e.st, e.rOrigTail = saved, savedTail
+		tVerb = c.verbatimCandidate(items)
+		verbBuf = e.buf
+	} else {
+		e.st, e.rOrigTail = ve.st, ve.rOrigTail
+		e.travelMM, e.retracts, e.lines = ve.travelMM, ve.retracts, ve.lines
+		if ve.wipeSet { // else candidate 2 left candidate 1's cursor
+			e.wipeAt = ve.wipeAt
+		}
+	}
 	c.rep.TravelInMM += e.travelMM
 	c.rep.RetractsIn += e.retracts
 	c.rep.ChunkTimeInS += tVerb
@@ -106,10 +129,26 @@ func (c *compiler) processChunk(items []item) {
 		c.rep.TravelOutMM += e.travelMM
 		c.rep.RetractsOut += e.retracts
 		c.rep.ChunkTimeOutS += tVerb
-		c.write(c.bufVerb)
+		c.write(verbBuf)
 	}
 	e.est = nil
 	e.cross = nil
+	v.job, v.next = nil, nil
+}
+
+// verbatimCandidate emits the chunk as is from the emitter's state,
+// timed on c.cand, and returns the time (s) including the way to where the
+// next lines start (exitMove).
+func (c *compiler) verbatimCandidate(items []item) float64 {
+	e := &c.emit
+	c.cand.Reset(c.chunk.startLimits)
+	e.warmUp(c.cand)
+	e.buf, e.est = c.bufVerb[:0], c.cand
+	e.travelMM, e.retracts, e.lines = 0, 0, 0
+	c.emitVerbatimItems(items)
+	c.exitMove(e.st.act)
+	c.bufVerb = e.buf
+	return c.cand.Finish()
 }
 
 // Smallest gain (s, and relative to the chunk's time) for which a chunk is
@@ -137,8 +176,8 @@ func (c *compiler) exitMove(end [3]float64) {
 	from := ir.Vec{end[0], end[1]}
 	d := math.Hypot(ep.p[0]-end[0], ep.p[1]-end[1])
 	wrap := s.ok && d >= s.minTravelMM && ep.r <= 1e-9 && !s.firmware
-	if wrap && !ep.resync && c.opt.Retract == RetractCrossing && c.cross != nil {
-		wrap = c.cross(from, ep.p)
+	if wrap && !ep.resync && c.opt.Retract == RetractCrossing && c.emit.cross != nil {
+		wrap = c.emit.cross(from, ep.p)
 	}
 	ff := c.emit.st.ff
 	if wrap {
@@ -225,10 +264,39 @@ func isTravel(c *compiler, it *item) bool {
 
 // isPerimeterType reports feature types whose crossing calls for a
 // retraction and whose loops keep their seam.
-func isPerimeterType(t []byte) bool {
-	l := bytes.ToLower(t)
-	return bytes.Contains(l, []byte("perimeter")) || bytes.Contains(l, []byte("wall")) ||
-		bytes.Contains(l, []byte("outer")) || bytes.Contains(l, []byte("inner"))
+func isPerimeterType(t string) bool {
+	for i := 0; i < len(t); i++ {
+		if t[i] >= 0x80 {
+			// Unicode case mapping (e.g. U+0130 lower-cases to 'i').
+			l := strings.ToLower(t)
+			return strings.Contains(l, "perimeter") || strings.Contains(l, "wall") ||
+				strings.Contains(l, "outer") || strings.Contains(l, "inner")
+		}
+	}
+	return containsFold(t, "perimeter") || containsFold(t, "wall") ||
+		containsFold(t, "outer") || containsFold(t, "inner")
+}
+
+// containsFold reports whether the ASCII string s contains the lower-case
+// word w, ignoring case.
+func containsFold(s, w string) bool {
+	for i := 0; i+len(w) <= len(s); i++ {
+		k := 0
+		for k < len(w) {
+			c := s[i+k]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != w[k] {
+				break
+			}
+			k++
+		}
+		if k == len(w) {
+			return true
+		}
+	}
+	return false
 }
 
 // buildGraph builds the chunk's IR from the body's extrusions.
@@ -239,6 +307,7 @@ func (c *job) buildGraph(opt Options) string {
 		c.g = ir.NewGraph(res)
 	}
 	c.g.Reset(res)
+	c.g.Reserve(c.n)
 	g := c.g
 	haveType := false
 	if c.slots.typeSlot >= 0 {
@@ -329,6 +398,7 @@ func (c *job) buildGraph(opt Options) string {
 	cg.perim.Build(cg.perimA, cg.perimB, 0)
 	eps := res / 2
 	c.cross = func(a, b ir.Vec) bool { return cg.perim.Crosses(a, b, eps, nil) }
+	c.crossV = func(a, b ir.Vec) bool { return cg.perim.CrossesWith(&cg.perimQ, a, b, eps, nil) }
 	return ""
 }
 

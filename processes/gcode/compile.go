@@ -80,16 +80,35 @@ func (r *Report) kept(reason string) {
 	r.Kept[reason]++
 }
 
-// pipeline depth: jobs in flight between stages (bounds memory).
-const pipeDepth = 4
+// Pipeline shape: jobs travel between stages in batches of at most
+// maxBatch jobs (a batch ends at the first chunk with something to plan),
+// and at most pipeDepth batches wait between two stages (prepWorkers·
+// pipeDepth at stage 2a), which bounds memory to a few chunks (about a
+// layer each) per stage.
+const (
+	pipeDepth   = 2
+	maxBatch    = 32
+	prepWorkers = 2
+)
+
+// prepItem is a batch handed to the stage 2a workers; done is closed once
+// every chunk in it is prepared.
+type prepItem struct {
+	b    []*job
+	done chan struct{}
+}
 
 // Optimize reads G-code from r and writes the re-compiled G-code to w.
 //
-// It runs as a three-stage pipeline — (1) lexing, interpretation and
-// chunking, (2) IR construction and planning, (3) emission, timing and
-// choice — connected by bounded channels, so memory stays bounded by a few
-// chunks (about a layer each) and the stages use separate cores. ctx
-// cancels all stages; every goroutine has returned when Optimize returns.
+// It runs as a pipeline — (1) lexing, interpretation and chunking, (2a) IR
+// construction, segmentation, matching and Euler tours, (2b) chaining and
+// run reordering from the predicted start, (3) emission, timing and choice
+// — connected by bounded channels, so memory stays bounded by a few chunks
+// and the stages share the cores. Stage 2a does not depend on other chunks
+// and runs on prepWorkers goroutines (results are taken in order); stage
+// 2b is sequential because each plan starts where the previous chunk is
+// predicted to end. ctx cancels all stages; every goroutine has returned
+// when Optimize returns.
 func Optimize(ctx context.Context, r io.Reader, w io.Writer, opt Options) (Report, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -97,17 +116,49 @@ func Optimize(ctx context.Context, r io.Reader, w io.Writer, opt Options) (Repor
 	rd := newReader(opt)
 	rd.pool = pool
 	wr := newWriter(w, opt)
-	planned := make(chan *job, pipeDepth)
-	parsed := make(chan *job, pipeDepth)
+	parsed := make(chan []*job, pipeDepth)
+	work := make(chan prepItem, prepWorkers*pipeDepth)
+	order := make(chan prepItem, prepWorkers*pipeDepth)
+	planned := make(chan []*job, pipeDepth)
 	var wg sync.WaitGroup
 	var rdErr error
-	wg.Add(2)
+	wg.Add(3 + prepWorkers)
 	go func() { // stage 1
 		defer wg.Done()
 		defer close(parsed)
 		rdErr = rd.run(ctx, r, parsed)
 	}()
-	go func() { // stage 2
+	go func() { // stage 2a dispatch: every batch to a worker, and in order to 2b
+		defer wg.Done()
+		defer close(work)
+		defer close(order)
+		for b := range parsed {
+			it := prepItem{b, make(chan struct{})}
+			select {
+			case work <- it:
+			case <-ctx.Done():
+				continue
+			}
+			select {
+			case order <- it:
+			case <-ctx.Done():
+			}
+		}
+	}()
+	for range prepWorkers { // stage 2a workers
+		go func() {
+			defer wg.Done()
+			for it := range work {
+				for _, j := range it.b {
+					if j.kind == jobChunk && ctx.Err() == nil {
+						j.prepare(opt)
+					}
+				}
+				close(it.done)
+			}
+		}()
+	}
+	go func() { // stage 2b
 		defer wg.Done()
 		defer close(planned)
 		// Each plan starts where the previous job is predicted to leave
@@ -115,17 +166,24 @@ func Optimize(ctx context.Context, r io.Reader, w io.Writer, opt Options) (Repor
 		// writer re-optimises the few whose prediction fails.
 		var pred [3]float64
 		havePred := false
-		for j := range parsed {
-			if j.kind == jobChunk && ctx.Err() == nil {
-				start := j.chunk.startPos
-				if havePred {
-					start = pred
-				}
-				j.prepare(opt, start)
-			}
-			pred, havePred = j.predictEnd(pred, havePred)
+		for it := range order {
 			select {
-			case planned <- j:
+			case <-it.done:
+			case <-ctx.Done():
+				continue
+			}
+			for _, j := range it.b {
+				if j.kind == jobChunk && ctx.Err() == nil {
+					start := j.chunk.startPos
+					if havePred {
+						start = pred
+					}
+					j.plan(start)
+				}
+				pred, havePred = j.predictEnd(pred, havePred)
+			}
+			select {
+			case planned <- it.b:
 			case <-ctx.Done():
 			}
 		}
@@ -151,9 +209,11 @@ func Optimize(ctx context.Context, r io.Reader, w io.Writer, opt Options) (Repor
 			cancel()
 		}
 	}
-	for j := range planned { // stage 3
-		step(j)
-		pending = j
+	for b := range planned { // stage 3
+		for _, j := range b {
+			step(j)
+			pending = j
+		}
 	}
 	step(nil)
 	wg.Wait()
@@ -194,10 +254,13 @@ type reader struct {
 	maxZ     float64 // highest extrusion so far (mm)
 
 	// the chunk being buffered
-	j    *job
-	pool jobPool
-	out  chan<- *job
-	ctx  context.Context
+	maxSize jobSize // the biggest chunk so far
+	lastBig bool    // the last chunk sent had smallItems lines or more
+	j       *job
+	pool    *jobPool
+	out     chan<- []*job
+	batch   []*job // jobs not yet handed on
+	ctx     context.Context
 }
 
 // decimals written in the input so far (the axis resolution).
@@ -210,7 +273,7 @@ func newReader(opt Options) *reader {
 	return rd
 }
 
-func (rd *reader) run(ctx context.Context, r io.Reader, out chan<- *job) error {
+func (rd *reader) run(ctx context.Context, r io.Reader, out chan<- []*job) error {
 	rd.ctx, rd.out = ctx, out
 	rd.j = rd.newJob()
 	sc := parse.NewScanner(r)
@@ -225,13 +288,31 @@ func (rd *reader) run(ctx context.Context, r io.Reader, out chan<- *job) error {
 	if err := sc.Err(); err != nil {
 		return err
 	}
-	return rd.flush(len(rd.j.items))
+	if err := rd.flush(len(rd.j.items)); err != nil {
+		return err
+	}
+	return rd.sendBatch()
 }
 
-// send hands a job to the next stage.
+// send queues a job for the next stage; the batch is handed on when it
+// ends with a chunk to plan or is full.
 func (rd *reader) send(j *job) error {
+	rd.batch = append(rd.batch, j)
+	if len(rd.batch) >= maxBatch || j.kind == jobChunk && j.chunk.nExtr >= 2 {
+		return rd.sendBatch()
+	}
+	return nil
+}
+
+// sendBatch hands the queued jobs to the next stage.
+func (rd *reader) sendBatch() error {
+	if len(rd.batch) == 0 {
+		return nil
+	}
+	b := rd.batch
+	rd.batch = make([]*job, 0, maxBatch)
 	select {
-	case rd.out <- j:
+	case rd.out <- b:
 		return nil
 	case <-rd.ctx.Done():
 		return rd.ctx.Err()
@@ -240,7 +321,13 @@ func (rd *reader) send(j *job) error {
 
 // newJob starts an empty chunk whose state 0 is the current state.
 func (rd *reader) newJob() *job {
-	j := rd.pool.get()
+	var j *job
+	if rd.lastBig { // chunks come in runs of similar size (layers)
+		j = rd.pool.getBig()
+	}
+	if j == nil {
+		j = rd.pool.get()
+	}
 	j.chunk = chunkInfo{startLimits: rd.est.Limits(), lastExtr: -1}
 	j.pushState(rd.curState)
 	return j
@@ -471,7 +558,7 @@ func (rd *reader) add(l *parse.Line, op parse.Op, k cls) {
 		case mv.DE < 0:
 			it.r = prevR - mv.DE
 		case mv.DE > 0:
-			it.r = math.Max(0, prevR-mv.DE)
+			it.r = max(0, prevR-mv.DE)
 		}
 	}
 	rd.rTail = it.r
@@ -488,7 +575,7 @@ func (rd *reader) add(l *parse.Line, op parse.Op, k cls) {
 			j.chunk.haveZ = true
 			j.chunk.priorMaxZ = rd.maxZ
 		}
-		rd.maxZ = math.Max(rd.maxZ, math.Max(mv.From[2], mv.To[2]))
+		rd.maxZ = max(rd.maxZ, max(mv.From[2], mv.To[2]))
 		j.chunk.nExtr++
 		j.chunk.lastExtr = len(j.items)
 		if (!m.AbsXYZ || m.Inches) && j.chunk.locked == "" {
@@ -496,6 +583,47 @@ func (rd *reader) add(l *parse.Line, op parse.Op, k cls) {
 		}
 	}
 	j.items = append(j.items, it)
+	if len(j.items) == smallItems && !j.big {
+		rd.upgrade()
+	}
+}
+
+// jobSize is the length of a job's buffers.
+type jobSize struct{ items, moves, arena, slab, states int }
+
+func (z *jobSize) update(j *job) {
+	z.items = max(z.items, len(j.items))
+	z.moves = max(z.moves, len(j.moves))
+	z.arena = max(z.arena, len(j.arena))
+	z.slab = max(z.slab, len(j.slab))
+	z.states = max(z.states, len(j.states))
+}
+
+// upgrade moves the chunk being buffered from a small job into a big one
+// (see jobPool): a free one, or a new one.
+func (rd *reader) upgrade() {
+	j := rd.j
+	b := rd.pool.getBig()
+	if b == nil {
+		// A new big job, sized like the biggest chunk so far: a chunk
+		// is usually a layer, and layers are alike.
+		b = &job{big: true}
+		b.reset()
+		b.items = make([]item, 0, max(2*smallItems, rd.maxSize.items))
+		b.moves = make([]parse.Move, 0, max(2*smallItems, rd.maxSize.moves))
+		b.arena = make([]byte, 0, max(64*smallItems, rd.maxSize.arena))
+		b.slab = make([]slotVal, 0, max(len(j.slab), rd.maxSize.slab))
+		b.states = make([][]slotVal, 0, max(len(j.states), rd.maxSize.states))
+	}
+	b.items = append(b.items, j.items...)
+	b.arena = append(b.arena, j.arena...)
+	b.moves = append(b.moves, j.moves...)
+	for _, st := range j.states {
+		b.pushState(st)
+	}
+	b.chunk = j.chunk
+	rd.pool.put(j)
+	rd.j = b
 }
 
 // flush sends items[:end] of the current chunk and keeps items[end:] as
@@ -510,6 +638,8 @@ func (rd *reader) flush(end int) error {
 	}
 	if end >= len(j.items) {
 		j.finish(rd)
+		rd.maxSize.update(j)
+		rd.lastBig = len(j.items) >= smallItems
 		if err := rd.send(j); err != nil {
 			return err
 		}
@@ -566,6 +696,8 @@ func (rd *reader) flush(end int) error {
 	}
 	j.items = j.items[:end]
 	j.finish(rd)
+	rd.maxSize.update(j)
+	rd.lastBig = len(j.items) >= smallItems
 	if err := rd.send(j); err != nil {
 		return err
 	}
@@ -591,11 +723,19 @@ type compiler struct {
 	bufOpt  []byte
 	bufVerb []byte
 	lexLine parse.Line
+
+	// verb emits and times the verbatim candidate of a chunk on another
+	// goroutine while this one does the reordered candidate (nil on verb
+	// itself). It shares the chunk read-only and has its own emitter,
+	// estimator and crossing-query scratch.
+	verb *compiler
 }
 
 func newWriter(w io.Writer, opt Options) *compiler {
 	c := &compiler{opt: opt, out: bufio.NewWriterSize(w, 1<<20), cand: timing.NewEstimator(opt.Timing)}
 	c.emit.init(c)
+	c.verb = &compiler{opt: opt, cand: timing.NewEstimator(opt.Timing)}
+	c.verb.emit.init(c.verb)
 	return c
 }
 

@@ -64,6 +64,9 @@ type emitter struct {
 	res    float64
 	cross  func(a, b ir.Vec) bool
 	wipeAt int // wipe cursor into path while regenerating a wipe
+	// wipeSet: wipeAt was written since the candidate began; wipeEarly:
+	// it was read before that (the candidate depends on its start value).
+	wipeSet, wipeEarly bool
 }
 
 func (e *emitter) init(c *compiler) {
@@ -252,7 +255,7 @@ func (e *emitter) retract() {
 		if s.wipeMarks {
 			e.comment(";WIPE_START")
 		}
-		e.wipeAt = -1
+		e.wipeAt, e.wipeSet = -1, true
 		rest := e.wipeAlong(s.wipeLenMM, -wipeE, s.wipeFeed)
 		if rest != 0 {
 			e.eMove(rest, s.retractFeed)
@@ -291,6 +294,10 @@ func (e *emitter) wipeAlong(lenMM, de float64, f float64) float64 {
 	done := int64(0)
 	left := lenMM
 	walked := 0.0
+	if !e.wipeSet {
+		e.wipeEarly = true
+	}
+	e.wipeSet = true
 	if e.wipeAt < 0 || e.wipeAt >= len(e.st.path) {
 		e.wipeAt = len(e.st.path) - 1
 	}
@@ -376,7 +383,7 @@ func (e *emitter) connector(p ir.Vec, retracted bool, extra float64) (didRetract
 // pushPath records an extruded point for wipes (and resets the wipe
 // cursor to the newest point).
 func (e *emitter) pushPath(p ir.Vec) {
-	e.wipeAt = -1
+	e.wipeAt, e.wipeSet = -1, true
 	if len(e.st.path) >= maxPath {
 		copy(e.st.path, e.st.path[len(e.st.path)-maxPath/2:])
 		e.st.path = e.st.path[:maxPath/2]

@@ -3,6 +3,7 @@ package gcode
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -427,6 +428,26 @@ func TestBadInput(t *testing.T) {
 	if _, err := Optimize(context.Background(), bytes.NewReader(big), failWriter{}, DefaultOptions()); err == nil || !strings.Contains(err.Error(), "write") {
 		t.Errorf("write error: %v", err)
 	}
+	// Cancelled mid-stream, with every stage busy: a sample file, cancelled
+	// once the first output reaches the writer (the 1 MiB output buffer
+	// flushes well before the end).
+	sample, err := os.ReadFile("testdata/benchy_prusaslicer-2.6.1_marlin2.gcode")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	if _, err := Optimize(ctx, bytes.NewReader(sample), cancelWriter{cancel}, DefaultOptions()); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled mid-stream: %v", err)
+	}
+}
+
+// cancelWriter cancels its context on the first write.
+type cancelWriter struct{ cancel context.CancelFunc }
+
+func (w cancelWriter) Write(p []byte) (int, error) {
+	w.cancel()
+	return len(p), nil
 }
 
 type failWriter struct{}
@@ -478,18 +499,35 @@ func TestFeatureScope(t *testing.T) {
 	t.Logf("feature scope: chunks %d reordered %d", rep.Chunks, rep.Reordered)
 }
 
+// BenchmarkOptimize measures parse + optimise + emit with the default
+// options: "all" runs the five sample files back to back, the other
+// sub-benchmarks one file each. lines/s is wall-clock throughput;
+// lines/cpu-s divides by the CPU time of the whole process (all pipeline
+// stages and the GC), which stays meaningful on a shared machine.
 func BenchmarkOptimize(b *testing.B) {
 	files, _ := filepath.Glob("testdata/*.gcode")
 	var all [][]byte
-	lines := 0
 	for _, f := range files {
 		d, err := os.ReadFile(f)
 		if err != nil {
 			b.Fatal(err)
 		}
 		all = append(all, d)
-		lines += bytes.Count(d, []byte{'\n'})
 	}
+	b.Run("all", func(b *testing.B) { benchOptimize(b, all) })
+	for i, f := range files {
+		name := strings.SplitN(filepath.Base(f), "_", 2)[0]
+		b.Run(name, func(b *testing.B) { benchOptimize(b, all[i:i+1]) })
+	}
+}
+
+func benchOptimize(b *testing.B, all [][]byte) {
+	lines, size := 0, 0
+	for _, d := range all {
+		lines += bytes.Count(d, []byte{'\n'})
+		size += len(d)
+	}
+	b.SetBytes(int64(size))
 	b.ResetTimer()
 	cpu0 := cpuSeconds()
 	for i := 0; i < b.N; i++ {
@@ -502,8 +540,6 @@ func BenchmarkOptimize(b *testing.B) {
 	cpu := cpuSeconds() - cpu0
 	n := float64(lines) * float64(b.N)
 	b.ReportMetric(n/b.Elapsed().Seconds(), "lines/s")
-	// CPU time of the whole process (all pipeline stages and the GC): the
-	// machine is shared, so wall time alone overstates the cost.
 	b.ReportMetric(n/cpu, "lines/cpu-s")
 }
 
@@ -727,6 +763,26 @@ func TestRandomProgramsVerify(t *testing.T) {
 					t.Errorf("program %d: slower %.3f > %.3f", i, a, b)
 				}
 			}
+		}
+	}
+}
+
+// TestIsPerimeterType compares the allocation-free feature-type test with
+// the plain lower-case-and-search it replaced, including non-ASCII types
+// (U+0130 lower-cases to 'i').
+func TestIsPerimeterType(t *testing.T) {
+	ref := func(s string) bool {
+		l := bytes.ToLower([]byte(s))
+		return bytes.Contains(l, []byte("perimeter")) || bytes.Contains(l, []byte("wall")) ||
+			bytes.Contains(l, []byte("outer")) || bytes.Contains(l, []byte("inner"))
+	}
+	for _, s := range []string{
+		"", "Perimeter", "External perimeter", "Internal infill", "Solid infill", "WALL-OUTER", "WALL-INNER",
+		"Outer wall", "Inner wall", "SKIN", "FILL", "Overhang perimeter", "Gap fill", "Bridge infill",
+		"PER1METER", "wal", "İNNER", "PERİMETER", "Ιnner", "\xff\xfeWALL", "périmètre", "perimeter\u0130",
+	} {
+		if got, want := isPerimeterType(s), ref(s); got != want {
+			t.Errorf("isPerimeterType(%q) = %v, reference %v", s, got, want)
 		}
 	}
 }

@@ -1,9 +1,10 @@
 package gcode
 
 import (
-	"bytes"
 	"hash/maphash"
 	"math"
+	"strings"
+	"sync"
 
 	"fabcell/processes/gcode/ir"
 	"fabcell/processes/gcode/parse"
@@ -41,6 +42,8 @@ type fwRetract struct{ mm, feed, extra, recoverFeed float64 }
 type job struct {
 	kind jobKind
 
+	big bool // pooled as a big job (see jobPool)
+
 	// chunk
 	items  []item
 	arena  []byte
@@ -60,8 +63,12 @@ type job struct {
 	cg             chunkGraph
 	steps          []ir.Step
 	pst            ir.PlanStats
-	cross          func(a, b ir.Vec) bool
-	end            ir.Vec // where the input goes after the body
+	popt           ir.PlanOptions
+	tours          ir.Tours               // stage 2a → 2b
+	toured         bool                   // tours is set: the chunk is to be planned
+	cross          func(a, b ir.Vec) bool // does a travel cross a perimeter
+	crossV         func(a, b ir.Vec) bool // the same, for compiler.verb
+	end            ir.Vec                 // where the input goes after the body
 	hasEnd         bool
 	planStart      ir.Vec // where the plan starts
 
@@ -97,41 +104,89 @@ func (j *job) stateBefore(items []item, i int) []slotVal {
 
 // jobPool recycles chunk jobs (their slices and graph workspace) within
 // one Optimize call: the writer returns every job once emitted, the reader
-// takes them back. A bounded free list, not a sync.Pool, so the memory
-// survives garbage collections.
-type jobPool chan *job
+// takes them back. Bounded free lists, not a sync.Pool, so the memory
+// survives garbage collections; last in, first out, so the job reused is
+// the one most likely still in cache. Small jobs (at most smallItems lines)
+// are kept apart from big ones: files without planar layers (spiral vases)
+// make a chunk per line, and those must not pin layer-sized memory.
+type jobPool struct {
+	mu         sync.Mutex
+	small, big []*job
+	maxSmall   int
+	maxBig     int
+}
 
-func newJobPool() jobPool { return make(jobPool, 2*pipeDepth+4) }
+// smallItems is the size (lines) up to which a chunk stays in a small job;
+// the reader moves a growing chunk into a big job (reader.upgrade).
+const smallItems = 128
 
-// get returns an empty chunk job, reusing memory when one is free.
-func (p jobPool) get() *job {
+func newJobPool() *jobPool {
+	// Batches wait between stages (pipeDepth each, prepWorkers·pipeDepth
+	// twice at stage 2a) or are in a stage (one per goroutine); a batch
+	// holds one big chunk at most.
+	inFlight := (2+2*prepWorkers)*pipeDepth + 3 + prepWorkers
+	return &jobPool{maxSmall: inFlight * maxBatch, maxBig: inFlight + 1}
+}
+
+// get returns an empty chunk job, reusing a small one when one is free.
+func (p *jobPool) get() *job {
 	var j *job
-	select {
-	case j = <-p:
-	default:
+	p.mu.Lock()
+	if n := len(p.small); n > 0 {
+		j = p.small[n-1]
+		p.small = p.small[:n-1]
+	}
+	p.mu.Unlock()
+	if j == nil {
 		j = &job{}
 	}
-	g, cg := j.g, j.cg
+	j.reset()
+	return j
+}
+
+// getBig returns an empty big job, or nil if none is free.
+func (p *jobPool) getBig() *job {
+	var j *job
+	p.mu.Lock()
+	if n := len(p.big); n > 0 {
+		j = p.big[n-1]
+		p.big = p.big[:n-1]
+	}
+	p.mu.Unlock()
+	if j != nil {
+		j.reset()
+	}
+	return j
+}
+
+// reset empties a job for reuse, keeping its memory.
+func (j *job) reset() {
+	g, cg, big := j.g, j.cg, j.big
 	*j = job{
 		kind: jobChunk, items: j.items[:0], arena: j.arena[:0], moves: j.moves[:0],
 		states: j.states[:0], slab: j.slab[:0], sinfo: j.sinfo[:0], steps: j.steps[:0],
 	}
-	j.g = g
-	j.cg = chunkGraph{perimA: cg.perimA[:0], perimB: cg.perimB[:0], perim: cg.perim, src: cg.src[:0]}
-	return j
+	j.g, j.big = g, big
+	j.cg = chunkGraph{perimA: cg.perimA[:0], perimB: cg.perimB[:0], perim: cg.perim, perimQ: cg.perimQ, src: cg.src[:0]}
 }
 
 // put returns a job to the pool (the caller no longer uses it).
-func (p jobPool) put(j *job) {
+func (p *jobPool) put(j *job) {
 	if j.kind != jobChunk || cap(j.arena) > 64<<20 {
 		return
 	}
-	j.cross = nil
+	j.cross, j.crossV = nil, nil
 	j.barrierState = nil
-	select {
-	case p <- j:
-	default:
+	if !j.big && (cap(j.items) > 4*smallItems || cap(j.arena) > 256*smallItems) {
+		return // a small job that grew (a chunk split off a big one)
 	}
+	p.mu.Lock()
+	if j.big && len(p.big) < p.maxBig {
+		p.big = append(p.big, j)
+	} else if !j.big && len(p.small) < p.maxSmall {
+		p.small = append(p.small, j)
+	}
+	p.mu.Unlock()
 }
 
 // finish snapshots what later stages need from the reader.
@@ -153,26 +208,54 @@ func (j *job) finish(rd *reader) {
 type stateInfo struct {
 	done      bool
 	hard      uint64 // hash of the command slots
-	typ       []byte // feature type text
+	typ       string // feature type text
 	perimeter bool
 }
 
 var hashSeed = maphash.MakeSeed()
 
+// info returns the cached facts of state idx. A state differs from the one
+// before it in the slot of the line that made it, so the facts of idx−1 are
+// reused for the parts that slot does not touch.
 func (j *job) info(idx int32) *stateInfo {
 	for len(j.sinfo) < len(j.states) {
 		j.sinfo = append(j.sinfo, stateInfo{})
 	}
 	si := &j.sinfo[idx]
-	if !si.done {
-		s := j.states[idx]
-		si.done = true
+	if si.done {
+		return si
+	}
+	s := j.states[idx]
+	hard := j.slots.hard
+	ts := j.slots.typeSlot
+	sameType, sameHard := false, false
+	var prev *stateInfo
+	if idx > 0 && j.sinfo[idx-1].done && len(j.states[idx-1]) == len(s) {
+		prev = &j.sinfo[idx-1]
+		ps := j.states[idx-1]
+		sameType = ts < 0 || slotAt(ps, ts).text == slotAt(s, ts).text
+		sameHard = true
+		for i := range s {
+			if i < len(hard) && hard[i] && s[i].text != ps[i].text {
+				sameHard = false
+				break
+			}
+		}
+	}
+	si.done = true
+	if sameType {
+		si.typ, si.perimeter = prev.typ, prev.perimeter
+	} else {
 		si.typ = j.typeOf(s)
 		si.perimeter = isPerimeterType(si.typ)
+	}
+	if sameHard {
+		si.hard = prev.hard
+	} else {
 		var h maphash.Hash
 		h.SetSeed(hashSeed)
 		for i, v := range s {
-			if i < len(j.slots.hard) && j.slots.hard[i] {
+			if i < len(hard) && hard[i] {
 				h.WriteString(v.text)
 				h.WriteByte(0)
 			}
@@ -183,16 +266,16 @@ func (j *job) info(idx int32) *stateInfo {
 }
 
 // typeOf returns the feature type text of a state (the ";TYPE:" comment),
-// or nil.
-func (j *job) typeOf(s []slotVal) []byte {
+// or "".
+func (j *job) typeOf(s []slotVal) string {
 	if j.slots.typeSlot < 0 {
-		return nil
+		return ""
 	}
 	t := slotAt(s, j.slots.typeSlot).text
-	if k := bytes.IndexByte([]byte(t), ';'); k >= 0 {
-		return []byte(t[k+1:])
+	if k := strings.IndexByte(t, ';'); k >= 0 {
+		return t[k+1:]
 	}
-	return []byte(t)
+	return t
 }
 
 // hardKey combines a state's command slots and a feed (mm/min): edges with
@@ -204,11 +287,9 @@ func (j *job) hardKey(idx int32, feed float64) uint64 {
 	return h
 }
 
-// prepare is stage 2: decide whether the chunk may be reordered, build its
-// IR and plan it. The plan starts at the input's position before the chunk
-// (the emitter retargets the first travel to wherever the head really is).
-func (j *job) prepare(opt Options, start3 [3]float64) {
-	j.planStart = ir.Vec{start3[0], start3[1]}
+// prepare is stage 2a: decide whether the chunk may be reordered, build
+// its IR and the start-independent part of its plan (ir.Graph.Tours).
+func (j *job) prepare(opt Options) {
 	j.first, j.last, j.n = -1, -1, 0
 	for i := range j.items {
 		if j.items[i].cls == cExtrude {
@@ -250,7 +331,6 @@ func (j *job) prepare(opt Options, start3 [3]float64) {
 			return rc
 		}
 	}
-	start := j.planStart
 	popt := ir.PlanOptions{Matching: opt.Matching, Improve: opt.Improve}
 	// Where the input goes after the body: the tour should end near it.
 	for i := j.last + 1; i < len(j.items); i++ {
@@ -261,7 +341,21 @@ func (j *job) prepare(opt Options, start3 [3]float64) {
 			break
 		}
 	}
-	j.steps, j.pst = j.g.Plan(start, popt)
+	j.popt = popt
+	j.tours = j.g.Tours(popt)
+	j.toured = true
+}
+
+// plan is stage 2b: finish the plan of a prepared chunk from start3, where
+// the head is predicted to be (the emitter retargets the first travel to
+// wherever the head really is).
+func (j *job) plan(start3 [3]float64) {
+	j.planStart = ir.Vec{start3[0], start3[1]}
+	if !j.toured {
+		return
+	}
+	j.steps, j.pst = j.g.Chain(j.planStart, j.tours, j.popt)
+	j.tours = ir.Tours{}
 	if !j.g.CheckPlan(j.steps) {
 		j.reason = "internal plan check failed"
 	}
@@ -319,8 +413,8 @@ func (j *job) travelSpeed() (float64, float64) {
 	if !ok || f <= 0 {
 		return 0, 0
 	}
-	v := math.Min(f/60, math.Min(l.MaxFeedMMS[0], l.MaxFeedMMS[1]))
-	a := math.Min(l.TravelAccel, math.Min(l.MaxAccelMMS2[0], l.MaxAccelMMS2[1]))
+	v := min(f/60, min(l.MaxFeedMMS[0], l.MaxFeedMMS[1]))
+	a := min(l.TravelAccel, min(l.MaxAccelMMS2[0], l.MaxAccelMMS2[1]))
 	return v, a
 }
 
@@ -349,8 +443,8 @@ func (j *job) retractCost(opt Options) (float64, float64) {
 				if hop > 0 && feedZ > 0 {
 					t += 2 * hop / (feedZ / 60)
 				}
-				rc = math.Max(rc, t)
-				minD = math.Min(minD, math.Hypot(mv.From[0]-from[0], mv.From[1]-from[1]))
+				rc = max(rc, t)
+				minD = min(minD, math.Hypot(mv.From[0]-from[0], mv.From[1]-from[1]))
 			}
 			from, have = mv.To, true
 			neg, feedR, feedU, hop, feedZ = 0, 0, 0, 0, 0
@@ -362,7 +456,7 @@ func (j *job) retractCost(opt Options) (float64, float64) {
 		case mv.HasXY() && mv.DE < 0:
 			neg -= mv.DE
 		case !mv.HasXY() && mv.To[2] > mv.From[2]:
-			hop = math.Max(hop, mv.To[2]-j.chunk.z)
+			hop = max(hop, mv.To[2]-j.chunk.z)
 			feedZ = mv.FeedMM
 		}
 	}

@@ -1,8 +1,6 @@
 package gcode
 
 import (
-	"sort"
-
 	"fabcell/processes/gcode/parse"
 )
 
@@ -35,6 +33,9 @@ type slotReg struct {
 	hard  []bool // command (true) or comment attribute
 	names []string
 	famID map[string]int
+
+	snap     regSnap // the last snapshot (read-only, shared by jobs)
+	snapSize int     // len(fam) when it was taken (valid if snap.fam != nil)
 }
 
 func (r *slotReg) slot(k slotKey, hard bool) (int, bool) {
@@ -122,11 +123,17 @@ type regSnap struct {
 	typeSlot int // slot of the ";TYPE:" family, −1 if none
 }
 
+// snapshot returns a read-only copy of the registry. Slots are only ever
+// added, so a snapshot stays valid (and is shared) until the next one.
 func (r *slotReg) snapshot() regSnap {
-	s := regSnap{fam: append([]int(nil), r.fam...), hard: append([]bool(nil), r.hard...), typeSlot: -1}
+	if r.snapSize == len(r.fam) && r.snap.fam != nil {
+		return r.snap
+	}
+	s := regSnap{fam: append([]int{}, r.fam...), hard: append([]bool{}, r.hard...), typeSlot: -1}
 	if i, ok := r.index[slotKey{fam: "TYPE"}]; ok {
 		s.typeSlot = i
 	}
+	r.snap, r.snapSize = s, len(r.fam)
 	return s
 }
 
@@ -135,10 +142,11 @@ func (r *slotReg) snapshot() regSnap {
 // in input order. Families of comments are emitted after commands.
 func (r *regSnap) stateDiff(from, to []slotVal, out []byte) []byte {
 	n := max(len(from), len(to))
-	var fams []int
+	var famBuf [maxSlots]int
+	fams := famBuf[:0]
 	for i := 0; i < n; i++ {
 		a, b := slotAt(from, i), slotAt(to, i)
-		if a.text != b.text || a.seq != b.seq {
+		if a.seq != b.seq || a.text != b.text {
 			f := r.fam[i]
 			dup := false
 			for _, x := range fams {
@@ -155,27 +163,30 @@ func (r *regSnap) stateDiff(from, to []slotVal, out []byte) []byte {
 	if len(fams) == 0 {
 		return out
 	}
-	type ln struct {
-		text string
-		seq  int32
-		hard bool
-	}
-	var lines []ln
+	// The lines of those families, commands before comments, each group
+	// in input order (a stable insertion sort: there are few).
+	var lineBuf [maxSlots]int // slot indices into to
+	lines := lineBuf[:0]
 	for _, f := range fams {
 		for i := 0; i < len(to); i++ {
 			if r.fam[i] == f && to[i].text != "" {
-				lines = append(lines, ln{to[i].text, to[i].seq, r.hard[i]})
+				lines = append(lines, i)
 			}
 		}
 	}
-	sort.SliceStable(lines, func(i, j int) bool {
-		if lines[i].hard != lines[j].hard {
-			return lines[i].hard
+	less := func(x, y int) bool {
+		if r.hard[x] != r.hard[y] {
+			return r.hard[x]
 		}
-		return lines[i].seq < lines[j].seq
-	})
-	for _, l := range lines {
-		out = append(out, l.text...)
+		return to[x].seq < to[y].seq
+	}
+	for k := 1; k < len(lines); k++ {
+		for m := k; m > 0 && less(lines[m], lines[m-1]); m-- {
+			lines[m], lines[m-1] = lines[m-1], lines[m]
+		}
+	}
+	for _, i := range lines {
+		out = append(out, to[i].text...)
 		out = append(out, '\n')
 	}
 	return out

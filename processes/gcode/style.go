@@ -138,7 +138,7 @@ func (c *compiler) observe(items []item) {
 		case mv.To[2] != mv.From[2]:
 			s.zFeed.add(mv.FeedMM)
 			if c.job.chunk.haveZ {
-				cn.hop = math.Max(cn.hop, mv.To[2]-z)
+				cn.hop = max(cn.hop, mv.To[2]-z)
 			}
 		}
 	}
@@ -172,7 +172,7 @@ func (c *compiler) learn(cn *connector) {
 		s.wipeMarks++
 	}
 	if d > 0.05 {
-		s.minRetracted = math.Min(s.minRetracted, d)
+		s.minRetracted = min(s.minRetracted, d)
 	}
 }
 

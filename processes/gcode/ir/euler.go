@@ -34,11 +34,33 @@ type PlanStats struct {
 // chained from start by nearest next vertex (either end of an open piece,
 // any vertex of a closed one). Consecutive steps that do not share a vertex
 // are travels. With opt.Improve the runs are then reordered by ImproveRuns.
+// Plan is Tours (everything before the chaining) followed by Chain.
 func (g *Graph) Plan(start Vec, opt PlanOptions) ([]Step, PlanStats) {
+	return g.Chain(start, g.Tours(opt), opt)
+}
+
+// piece is an Euler circuit, or a run of one cut at accessory edges.
+type piece struct {
+	steps  []Step // real edges only; travels implied
+	closed bool
+}
+
+// Tours is the part of a plan that does not depend on where the head
+// starts (see Plan): odd vertices paired, one Euler circuit per augmented
+// component, circuits opened or cut at accessory edges. Chain finishes the
+// plan from a start point, so the two halves can run in different
+// pipeline stages.
+type Tours struct {
+	pieces []piece
+	st     PlanStats
+}
+
+// Tours computes the start-independent pieces of Plan.
+func (g *Graph) Tours(opt PlanOptions) Tours {
 	var st PlanStats
 	nE := len(g.Edges)
 	if nE == 0 {
-		return nil, st
+		return Tours{st: st}
 	}
 	_, st.Components = g.Components()
 	deg := g.i32(6, len(g.Pts))
@@ -207,10 +229,6 @@ func (g *Graph) Plan(start Vec, opt PlanOptions) ([]Step, PlanStats) {
 	}
 
 	// Circuits.
-	type piece struct {
-		steps  []Step // real edges only; travels implied
-		closed bool
-	}
 	var pieces []piece
 	seenRoot := g.bools(1, nV)
 	type frame struct {
@@ -302,6 +320,19 @@ func (g *Graph) Plan(start Vec, opt PlanOptions) ([]Step, PlanStats) {
 		if len(p.steps) > 1 && g.From(p.steps[0]) == g.To(p.steps[len(p.steps)-1]) {
 			p.closed = true
 		}
+	}
+	return Tours{pieces: pieces, st: st}
+}
+
+// Chain finishes a plan (see Plan) from start: the pieces of t are chained
+// by nearest next vertex and, with opt.Improve, the runs are reordered by
+// ImproveRuns. t must come from Tours on g, unchanged since.
+func (g *Graph) Chain(start Vec, t Tours, opt PlanOptions) ([]Step, PlanStats) {
+	st := t.st
+	pieces := t.pieces
+	nE := len(g.Edges)
+	if nE == 0 {
+		return nil, st
 	}
 
 	// Chain pieces by nearest next vertex. Candidates: both ends of an open

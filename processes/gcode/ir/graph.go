@@ -81,12 +81,16 @@ type Graph struct {
 	// reordering minimise travel time instead of travel length.
 	TravelMMS, TravelAccel float64
 	// CrossCost, when set, is the extra cost (s) of a travel from a to b,
-	// e.g. the retraction a travel across a perimeter needs.
+	// e.g. the retraction a travel across a perimeter needs. It must be
+	// ≥ 0, symmetric and depend only on the two points: run reordering
+	// memoises it and skips it for moves that cannot win without it.
 	CrossCost func(a, b Vec) float64
 
-	index map[[2]int64]int32
-	ws    [12][]int32 // scratch reused by the passes
-	wsB   [3][]bool
+	index  vertexIndex
+	ws     [12][]int32 // scratch reused by the passes
+	xcache crossCache  // ImproveRuns' memo of CrossCost
+	seg    segScratch  // Segment's memory
+	wsB    [3][]bool
 }
 
 // i32 returns scratch slot k resized to n zeroed elements.
@@ -130,11 +134,30 @@ func (g *Graph) Reset(res float64) {
 	g.Res = res
 	g.Pts = g.Pts[:0]
 	g.Edges = g.Edges[:0]
-	if g.index == nil {
-		g.index = make(map[[2]int64]int32)
-	} else {
-		clear(g.index)
+	g.index.reset()
+}
+
+// Reserve makes room for about n more edges (and their vertices), so that
+// building a layer of known size does not grow the graph step by step.
+func (g *Graph) Reserve(n int) {
+	if n <= 0 {
+		return
 	}
+	g.Edges = growCap(g.Edges, n+n/8)
+	g.Pts = growCap(g.Pts, n+n/8)
+	for 2*(g.index.n+n+1) > len(g.index.vals) {
+		g.index.grow()
+	}
+}
+
+// growCap returns s with room for n more elements.
+func growCap[T any](s []T, n int) []T {
+	if cap(s)-len(s) >= n {
+		return s
+	}
+	t := make([]T, len(s), len(s)+n)
+	copy(t, s)
+	return t
 }
 
 // Key returns the grid key of p.
@@ -146,13 +169,77 @@ func (g *Graph) key(p Vec) [2]int64 {
 // first position seen is kept.
 func (g *Graph) Vertex(p Vec) int32 {
 	k := g.key(p)
-	if v, ok := g.index[k]; ok {
-		return v
+	slot, ok := g.index.find(k)
+	if ok {
+		return g.index.vals[slot]
 	}
 	v := int32(len(g.Pts))
 	g.Pts = append(g.Pts, p)
-	g.index[k] = v
+	g.index.insert(slot, k, v)
 	return v
+}
+
+// vertexIndex maps grid keys to vertices: an open-addressing hash table
+// with linear probing (a Go map of [2]int64 keys costs several times more
+// per lookup, and building the graph is a lookup per endpoint).
+type vertexIndex struct {
+	keys [][2]int64
+	vals []int32 // −1: empty slot
+	n    int
+}
+
+// reset empties the index, keeping its memory.
+func (x *vertexIndex) reset() {
+	for i := range x.vals {
+		x.vals[i] = -1
+	}
+	x.n = 0
+}
+
+func (x *vertexIndex) hash(k [2]int64) int {
+	h := uint64(k[0])*0x9e3779b97f4a7c15 ^ uint64(k[1])*0xc2b2ae3d27d4eb4f
+	h ^= h >> 29
+	return int(h & uint64(len(x.vals)-1))
+}
+
+// find returns the slot of k and true, or the empty slot where k belongs
+// and false.
+func (x *vertexIndex) find(k [2]int64) (int, bool) {
+	if 2*(x.n+1) > len(x.vals) {
+		x.grow()
+	}
+	mask := len(x.vals) - 1
+	for i := x.hash(k); ; i = (i + 1) & mask {
+		if x.vals[i] < 0 {
+			return i, false
+		}
+		if x.keys[i] == k {
+			return i, true
+		}
+	}
+}
+
+// insert stores k → v in the empty slot returned by find.
+func (x *vertexIndex) insert(slot int, k [2]int64, v int32) {
+	x.keys[slot], x.vals[slot] = k, v
+	x.n++
+}
+
+// grow doubles the table (at least 64 slots) and re-inserts every entry.
+func (x *vertexIndex) grow() {
+	keys, vals := x.keys, x.vals
+	size := max(64, 2*len(vals))
+	x.keys, x.vals = make([][2]int64, size), make([]int32, size)
+	for i := range x.vals {
+		x.vals[i] = -1
+	}
+	x.n = 0
+	for i, v := range vals {
+		if v >= 0 {
+			slot, _ := x.find(keys[i])
+			x.insert(slot, keys[i], v)
+		}
+	}
 }
 
 // Snap rounds p to the resolution grid.

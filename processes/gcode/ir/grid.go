@@ -10,16 +10,26 @@ import (
 // segment crosses: building and querying are linear in the cells visited,
 // never quadratic in the number of segments.
 type SegIndex struct {
-	A, B     []Vec
-	minX     float64
-	minY     float64
-	cell     float64
-	nx, ny   int
-	start    []int32 // CSR offsets per cell (len nx*ny+1)
-	items    []int32
+	A, B   []Vec
+	minX   float64
+	minY   float64
+	cell   float64
+	nx, ny int
+	start  []int32 // CSR offsets per cell (len nx*ny+1)
+	items  []int32
+	gen    uint64 // build count (validates SegQuery scratch)
+	q      SegQuery
+}
+
+// SegQuery is the scratch of queries on a SegIndex (seen-stamps and the
+// cells walked). The index's own scratch serves Crosses; a goroutine that
+// queries the same index concurrently brings its own SegQuery
+// (CrossesWith). The zero value is ready to use.
+type SegQuery struct {
 	stamp    []uint32
 	curStamp uint32
-	cells    []int32 // scratch
+	cells    []int32
+	gen      uint64
 }
 
 // MaxCellsPerSegment bounds the grid resolution relative to the number of
@@ -40,20 +50,20 @@ func (s *SegIndex) Build(a, b []Vec, cellMM float64) {
 	total := 0.0
 	for i := 0; i < n; i++ {
 		for _, p := range [2]Vec{a[i], b[i]} {
-			minX = math.Min(minX, p[0])
-			minY = math.Min(minY, p[1])
-			maxX = math.Max(maxX, p[0])
-			maxY = math.Max(maxY, p[1])
+			minX = min(minX, p[0])
+			minY = min(minY, p[1])
+			maxX = max(maxX, p[0])
+			maxY = max(maxY, p[1])
 		}
 		total += dist(a[i], b[i])
 	}
 	if !(cellMM > 0) {
-		cellMM = math.Max(total/float64(n), 0.05) * 2
+		cellMM = max(total/float64(n), 0.05) * 2
 	}
 	w, h := maxX-minX, maxY-minY
 	maxCells := float64(max(1024, maxCellsPerSegment*n))
 	if cells := (w/cellMM + 1) * (h/cellMM + 1); cells > maxCells {
-		cellMM = math.Max(cellMM, math.Sqrt(w*h/maxCells)*1.01)
+		cellMM = max(cellMM, math.Sqrt(w*h/maxCells)*1.01)
 		for (w/cellMM+1)*(h/cellMM+1) > maxCells {
 			cellMM *= 1.25
 		}
@@ -67,8 +77,8 @@ func (s *SegIndex) Build(a, b []Vec, cellMM float64) {
 	clear(s.start)
 	// Count, then fill.
 	for i := 0; i < n; i++ {
-		s.cells = s.walk(a[i], b[i], s.cells[:0])
-		for _, c := range s.cells {
+		s.q.cells = s.walk(a[i], b[i], s.q.cells[:0])
+		for _, c := range s.q.cells {
 			s.start[c+1]++
 		}
 	}
@@ -79,19 +89,30 @@ func (s *SegIndex) Build(a, b []Vec, cellMM float64) {
 	fill := make([]int32, nc)
 	copy(fill, s.start[:nc])
 	for i := 0; i < n; i++ {
-		s.cells = s.walk(a[i], b[i], s.cells[:0])
-		for _, c := range s.cells {
+		s.q.cells = s.walk(a[i], b[i], s.q.cells[:0])
+		for _, c := range s.q.cells {
 			s.items[fill[c]] = int32(i)
 			fill[c]++
 		}
 	}
-	if cap(s.stamp) < n {
-		s.stamp = make([]uint32, n)
-	} else {
-		s.stamp = s.stamp[:n]
-		clear(s.stamp)
+	s.gen++
+	s.q.prepare(s)
+}
+
+// prepare sizes the stamps for the index as last built.
+func (w *SegQuery) prepare(s *SegIndex) {
+	if w.gen == s.gen && len(w.stamp) == len(s.A) {
+		return
 	}
-	s.curStamp = 0
+	n := len(s.A)
+	if cap(w.stamp) < n {
+		w.stamp = make([]uint32, n)
+	} else {
+		w.stamp = w.stamp[:n]
+		clear(w.stamp)
+	}
+	w.curStamp = 0
+	w.gen = s.gen
 }
 
 func growInt32(b []int32, n int) []int32 {
@@ -171,18 +192,15 @@ func (s *SegIndex) Candidates(p, q Vec, fn func(i int32) bool) {
 	if s.nx == 0 {
 		return
 	}
-	s.curStamp++
-	if s.curStamp == 0 {
-		clear(s.stamp)
-		s.curStamp = 1
-	}
-	s.cells = s.walk(p, q, s.cells[:0])
-	for _, c := range s.cells {
+	w := &s.q
+	cur := w.next(s)
+	w.cells = s.walk(p, q, w.cells[:0])
+	for _, c := range w.cells {
 		for _, i := range s.items[s.start[c]:s.start[c+1]] {
-			if s.stamp[i] == s.curStamp {
+			if w.stamp[i] == cur {
 				continue
 			}
-			s.stamp[i] = s.curStamp
+			w.stamp[i] = cur
 			if !fn(i) {
 				return
 			}
@@ -190,23 +208,65 @@ func (s *SegIndex) Candidates(p, q Vec, fn func(i int32) bool) {
 	}
 }
 
+// next starts a query on s: segments stamped with the returned value have
+// been seen by it.
+func (w *SegQuery) next(s *SegIndex) uint32 {
+	w.prepare(s)
+	w.curStamp++
+	if w.curStamp == 0 {
+		clear(w.stamp)
+		w.curStamp = 1
+	}
+	return w.curStamp
+}
+
 // Crosses reports whether p→q properly crosses any indexed segment for
 // which keep(i) is true (nil = all): the two segments intersect at a point
 // interior to both by more than eps (mm). Touching at an endpoint does not
-// count.
+// count. The result is exactly ProperCross over the candidates; most
+// candidates are rejected by the sign of two cross products before any
+// square root or division.
 func (s *SegIndex) Crosses(p, q Vec, eps float64, keep func(i int32) bool) bool {
-	found := false
-	s.Candidates(p, q, func(i int32) bool {
-		if keep != nil && !keep(i) {
-			return true
+	return s.CrossesWith(&s.q, p, q, eps, keep)
+}
+
+// CrossesWith is Crosses with the caller's query scratch w, for queries
+// concurrent with others on the same (unchanging) index.
+func (s *SegIndex) CrossesWith(w *SegQuery, p, q Vec, eps float64, keep func(i int32) bool) bool {
+	if s.nx == 0 {
+		return false
+	}
+	d1 := q.sub(p)
+	l1 := math.Sqrt(d1[0]*d1[0] + d1[1]*d1[1])
+	if l1 == 0 {
+		return false
+	}
+	cur := w.next(s)
+	w.cells = s.walk(p, q, w.cells[:0])
+	stamp, A, B := w.stamp, s.A, s.B
+	for _, c := range w.cells {
+		for _, i := range s.items[s.start[c]:s.start[c+1]] {
+			if stamp[i] == cur {
+				continue
+			}
+			stamp[i] = cur
+			a, b := A[i], B[i]
+			// The signs of the distances of a and b from line pq (as in
+			// ProperCross, before dividing by l1).
+			ca := d1.cross(a.sub(p))
+			cb := d1.cross(b.sub(p))
+			if ca > 0 && cb > 0 || ca < 0 && cb < 0 || ca == 0 || cb == 0 {
+				continue
+			}
+			if keep != nil && !keep(i) {
+				continue
+			}
+			if properCrossRest(p, q, a, b, ca/l1, cb/l1, eps) {
+				return true
+			}
 		}
-		if ProperCross(p, q, s.A[i], s.B[i], eps) {
-			found = true
-			return false
-		}
-		return true
-	})
-	return found
+	}
+	return false
 }
 
 // ProperCross reports whether segments p→q and a→b intersect at a point
@@ -214,18 +274,26 @@ func (s *SegIndex) Crosses(p, q Vec, eps float64, keep func(i int32) bool) bool 
 // endpoint's line.
 func ProperCross(p, q, a, b Vec, eps float64) bool {
 	d1 := q.sub(p)
-	d2 := b.sub(a)
 	l1 := math.Sqrt(d1[0]*d1[0] + d1[1]*d1[1])
-	l2 := math.Sqrt(d2[0]*d2[0] + d2[1]*d2[1])
-	if l1 == 0 || l2 == 0 {
+	if l1 == 0 {
 		return false
 	}
-	// Signed distances of a, b from line pq and of p, q from line ab.
-	sa := d1.cross(a.sub(p)) / l1
-	sb := d1.cross(b.sub(p)) / l1
+	// Signed distances of a, b from line pq.
+	return properCrossRest(p, q, a, b, d1.cross(a.sub(p))/l1, d1.cross(b.sub(p))/l1, eps)
+}
+
+// properCrossRest finishes ProperCross given the signed distances sa, sb
+// (mm) of a and b from line pq (|pq| > 0).
+func properCrossRest(p, q, a, b Vec, sa, sb, eps float64) bool {
+	d2 := b.sub(a)
+	l2 := math.Sqrt(d2[0]*d2[0] + d2[1]*d2[1])
+	if l2 == 0 {
+		return false
+	}
 	if (sa > eps && sb > eps) || (sa < -eps && sb < -eps) || math.Abs(sa) <= eps || math.Abs(sb) <= eps {
 		return false
 	}
+	// Signed distances of p, q from line ab.
 	sp := d2.cross(p.sub(a)) / l2
 	sq := d2.cross(q.sub(a)) / l2
 	if (sp > eps && sq > eps) || (sp < -eps && sq < -eps) || math.Abs(sp) <= eps || math.Abs(sq) <= eps {
@@ -274,18 +342,18 @@ func (g *pointGrid) index() {
 		if !g.alive[i] {
 			continue
 		}
-		minX = math.Min(minX, p[0])
-		minY = math.Min(minY, p[1])
-		maxX = math.Max(maxX, p[0])
-		maxY = math.Max(maxY, p[1])
+		minX = min(minX, p[0])
+		minY = min(minY, p[1])
+		maxX = max(maxX, p[0])
+		maxY = max(maxY, p[1])
 	}
 	w, h := maxX-minX, maxY-minY
 	// About two points per cell (also along a line of points), at most
 	// 2048 cells per side.
-	cell := math.Sqrt(math.Max(w*h, 1e-12) / float64(n) * 2)
-	cell = math.Max(cell, math.Max(w, h)*2/float64(n))
-	cell = math.Max(cell, math.Max(w, h)/2048)
-	cell = math.Max(cell, 1e-3)
+	cell := math.Sqrt(max(w*h, 1e-12) / float64(n) * 2)
+	cell = max(cell, max(w, h)*2/float64(n))
+	cell = max(cell, max(w, h)/2048)
+	cell = max(cell, 1e-3)
 	g.cell = cell
 	g.minX, g.minY = minX, minY
 	g.nx = int(w/cell) + 1
@@ -390,7 +458,7 @@ func (g *pointGrid) nearest(q Vec, except int32) int32 {
 	}
 	cx, cy := g.cellXY(q)
 	best := int32(-1)
-	bestD := math.Inf(1)
+	bestD, bestD2 := math.Inf(1), math.Inf(1)
 	var buf [64]int32
 	for r := 0; ; r++ {
 		// Every point in ring r is at least (r−1) cells away.
@@ -407,8 +475,12 @@ func (g *pointGrid) nearest(q Vec, except int32) int32 {
 					continue
 				}
 				dx, dy := q[0]-g.pts[i][0], q[1]-g.pts[i][1]
-				if d := math.Sqrt(dx*dx + dy*dy); d < bestD || (d == bestD && i < best) {
-					bestD, best = d, i
+				d2 := dx*dx + dy*dy
+				if d2 > bestD2 && i > best {
+					continue // √d2 ≥ bestD and no tie-break win
+				}
+				if d := math.Sqrt(d2); d < bestD || (d == bestD && i < best) {
+					bestD, bestD2, best = d, d2, i
 				}
 			}
 		}
@@ -426,8 +498,8 @@ func (g *pointGrid) knn(i int32, k int, out []int32) []int32 {
 	q := g.pts[i]
 	cx, cy := g.cellXY(q)
 	type cand struct {
-		d float64
-		j int32
+		d, d2 float64 // distance, and the square it was computed from
+		j     int32
 	}
 	var buf [32]cand
 	cs := buf[:0]
@@ -444,7 +516,14 @@ func (g *pointGrid) knn(i int32, k int, out []int32) []int32 {
 				if j == i || !g.alive[j] {
 					continue
 				}
-				d := dist(q, g.pts[j])
+				dx, dy := q[0]-g.pts[j][0], q[1]-g.pts[j][1]
+				d2 := dx*dx + dy*dy
+				// d2 > worst² implies √d2 ≥ worst (√ is monotone): skip
+				// without the square root.
+				if len(cs) == k && d2 > cs[len(cs)-1].d2 {
+					continue
+				}
+				d := math.Sqrt(d2)
 				if len(cs) == k && d >= cs[len(cs)-1].d {
 					continue
 				}
@@ -456,7 +535,7 @@ func (g *pointGrid) knn(i int32, k int, out []int32) []int32 {
 					cs[p] = cs[p-1]
 					p--
 				}
-				cs[p] = cand{d, j}
+				cs[p] = cand{d, d2, j}
 			}
 		}
 	}

@@ -93,7 +93,8 @@ func TestSegmentRandomPartitionAndCrossings(t *testing.T) {
 			}
 			crossings++
 			x := g.Snap(lerp(a[i], b[i], ti))
-			v, ok := g.index[g.key(x)]
+			slot, ok := g.index.find(g.key(x))
+			v := g.index.vals[slot]
 			if !ok {
 				t.Fatalf("crossing %d×%d at %v not a vertex", i, j, x)
 			}
@@ -453,5 +454,130 @@ func TestImproveRunsCrossCost(t *testing.T) {
 	}
 	if got := crossings(steps); got != 1 || plain <= 1 {
 		t.Errorf("crossings: %d with the crossing cost (want 1), %d by length", got, plain)
+	}
+}
+
+// TestImproveRunsMatchesReference holds ImproveRuns (memoised gaps, lower
+// bounds before crossing tests, exact don't-look scans) to the plain
+// reference implementation: the same plan, step for step, on random layers
+// with length costs, time costs, and time plus a crossing cost, with and
+// without an end anchor.
+func TestImproveRunsMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewSource(11))
+	walls := []float64{20, 45, 70}
+	side := func(x float64) int {
+		n := 0
+		for _, w := range walls {
+			if x > w {
+				n++
+			}
+		}
+		return n
+	}
+	for k := 0; k < 120; k++ {
+		g := NewGraph(1e-3)
+		n := 5 + rng.Intn(150)
+		for i := 0; i < n; i++ {
+			a := Vec{rng.Float64() * 100, rng.Float64() * 100}
+			b := Vec{a[0] + (rng.Float64()-0.5)*12, a[1] + (rng.Float64()-0.5)*12}
+			g.AddLine(a, b, uint64(rng.Intn(3)), int32(i), false)
+		}
+		if k%2 == 0 {
+			g.Segment()
+		}
+		start := Vec{rng.Float64() * 100, rng.Float64() * 100}
+		steps, _ := g.Plan(start, PlanOptions{Matching: Improved})
+		var end *Vec
+		if k%3 != 0 {
+			end = &Vec{rng.Float64() * 100, rng.Float64() * 100}
+		}
+		switch k % 4 {
+		case 0:
+			g.TravelMMS, g.TravelAccel, g.CrossCost = 0, 0, nil
+		case 1:
+			g.TravelMMS, g.TravelAccel, g.CrossCost = 150, 2000, nil
+		default:
+			g.TravelMMS, g.TravelAccel = 120, 1500
+			g.CrossCost = func(a, b Vec) float64 {
+				if side(a[0]) != side(b[0]) {
+					return 0.4
+				}
+				return 0
+			}
+		}
+		got := g.ImproveRuns(start, end, append([]Step(nil), steps...))
+		want := g.improveRunsRef(start, end, append([]Step(nil), steps...))
+		if len(got) != len(want) {
+			t.Fatalf("layer %d: %d steps, reference %d", k, len(got), len(want))
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("layer %d (%d runs): step %d is %v, reference %v", k, len(g.Runs(steps))-1, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// TestImprovePairsMatchesReference holds improvePairs (exact don't-look
+// scans) to the plain reference: the same pairs on random point sets,
+// uniform and clustered, starting from the greedy matching.
+func TestImprovePairsMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewSource(5))
+	for k := 0; k < 200; k++ {
+		n := 2 * (1 + rng.Intn(300))
+		pts := make([]Vec, n)
+		for i := range pts {
+			if k%2 == 0 {
+				pts[i] = Vec{rng.Float64() * 100, rng.Float64() * 100}
+			} else { // clusters
+				c := float64(rng.Intn(5)) * 20
+				pts[i] = Vec{c + rng.NormFloat64(), c + rng.NormFloat64()*3}
+			}
+		}
+		greedy, _ := Match(pts, Greedy)
+		got := append([]int32(nil), greedy...)
+		want := append([]int32(nil), greedy...)
+		improvePairs(pts, got)
+		improvePairsRef(pts, want)
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("set %d (%d points): partner of %d is %d, reference %d", k, n, i, got[i], want[i])
+			}
+		}
+	}
+}
+
+// TestHashTablesAgainstMaps checks the open-addressing tables (vertex index,
+// crossing memo) against Go maps over random keys, with growth and reuse.
+func TestHashTablesAgainstMaps(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	var vx vertexIndex
+	var xc crossCache
+	for round := 0; round < 4; round++ {
+		vx.reset()
+		xc.reset(rng.Intn(50))
+		vm := map[[2]int64]int32{}
+		xm := map[uint64]float64{}
+		for i := 0; i < 5000; i++ {
+			k := [2]int64{rng.Int63n(200) - 100, rng.Int63n(200) - 100}
+			slot, ok := vx.find(k)
+			if want, wok := vm[k]; ok != wok || ok && vx.vals[slot] != want {
+				t.Fatalf("round %d: vertex key %v: found %v (%d), map %v (%d)", round, k, ok, vx.vals[slot], wok, want)
+			}
+			if !ok {
+				vx.insert(slot, k, int32(len(vm)))
+				vm[k] = int32(len(vm))
+			}
+			ck := uint64(rng.Int31n(300))<<32 | uint64(rng.Int31n(300))
+			v, ok := xc.get(ck)
+			if want, wok := xm[ck]; ok != wok || ok && v != want {
+				t.Fatalf("round %d: memo key %x: found %v (%v), map %v (%v)", round, ck, ok, v, wok, want)
+			}
+			if !ok {
+				f := rng.Float64()
+				xc.put(ck, f)
+				xm[ck] = f
+			}
+		}
 	}
 }

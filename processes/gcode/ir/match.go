@@ -1,7 +1,6 @@
 package ir
 
 import (
-	"container/heap"
 	"math"
 )
 
@@ -34,10 +33,11 @@ type pairItem struct {
 	a, b int32
 }
 
+// pairHeap is a binary min-heap of pairs ordered by (d, a, b), a total
+// order, so the pop sequence is fully determined.
 type pairHeap []pairItem
 
-func (h pairHeap) Len() int { return len(h) }
-func (h pairHeap) Less(i, j int) bool {
+func (h pairHeap) less(i, j int) bool {
 	if h[i].d != h[j].d {
 		return h[i].d < h[j].d
 	}
@@ -46,12 +46,54 @@ func (h pairHeap) Less(i, j int) bool {
 	}
 	return h[i].b < h[j].b
 }
-func (h pairHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *pairHeap) Push(x any)   { *h = append(*h, x.(pairItem)) }
-func (h *pairHeap) Pop() any {
+
+func (h pairHeap) up(j int) {
+	for j > 0 {
+		i := (j - 1) / 2
+		if !h.less(j, i) {
+			break
+		}
+		h[i], h[j] = h[j], h[i]
+		j = i
+	}
+}
+
+func (h pairHeap) down(i int) {
+	n := len(h)
+	for {
+		j := 2*i + 1
+		if j >= n {
+			return
+		}
+		if r := j + 1; r < n && h.less(r, j) {
+			j = r
+		}
+		if !h.less(j, i) {
+			return
+		}
+		h[i], h[j] = h[j], h[i]
+		i = j
+	}
+}
+
+func (h *pairHeap) init() {
+	for i := len(*h)/2 - 1; i >= 0; i-- {
+		h.down(i)
+	}
+}
+
+func (h *pairHeap) push(x pairItem) {
+	*h = append(*h, x)
+	h.up(len(*h) - 1)
+}
+
+func (h *pairHeap) pop() pairItem {
 	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
+	n := len(old) - 1
+	old[0], old[n] = old[n], old[0]
+	x := old[n]
+	*h = old[:n]
+	h.down(0)
 	return x
 }
 
@@ -73,8 +115,7 @@ func Match(pts []Vec, m Matching) ([]int32, float64) {
 	push := func(a int32) {
 		b := grid.nearest(pts[a], a)
 		if b >= 0 {
-			h = append(h, pairItem{dist(pts[a], pts[b]), a, b})
-			heap.Fix(&h, len(h)-1)
+			h.push(pairItem{dist(pts[a], pts[b]), a, b})
 		}
 	}
 	for i := 0; i < n; i++ {
@@ -83,10 +124,10 @@ func Match(pts []Vec, m Matching) ([]int32, float64) {
 			h = append(h, pairItem{dist(pts[i], pts[b]), int32(i), b})
 		}
 	}
-	heap.Init(&h)
+	h.init()
 	left := n
-	for h.Len() > 0 && left >= 2 {
-		it := heap.Pop(&h).(pairItem)
+	for len(h) > 0 && left >= 2 {
+		it := h.pop()
 		am, bm := partner[it.a] >= 0, partner[it.b] >= 0
 		switch {
 		case !am && !bm:
@@ -125,6 +166,15 @@ func improvePairs(pts []Vec, partner []int32) {
 		off[i+1] = int32(len(nbr))
 	}
 	const eps = 1e-9
+	// Exact don't-look bits: a scan of a reads only the partners of a and
+	// of its neighbours; one that exchanged nothing is skipped while none of
+	// those partners has changed since (pchg: clock of the last change).
+	clock := int32(0)
+	pchg := make([]int32, n)
+	seen := make([]int32, n)
+	for i := range seen {
+		seen[i] = -1
+	}
 	for pass := 0; pass < 100; pass++ {
 		improved := false
 		for a := int32(0); int(a) < n; a++ {
@@ -132,6 +182,19 @@ func improvePairs(pts []Vec, partner []int32) {
 			if b < 0 {
 				continue
 			}
+			if t := seen[a]; t >= 0 && pchg[a] <= t {
+				same := true
+				for _, c := range nbr[off[a]:off[a+1]] {
+					if pchg[c] > t {
+						same = false
+						break
+					}
+				}
+				if same {
+					continue
+				}
+			}
+			clock0 := clock
 			for _, c := range nbr[off[a]:off[a+1]] {
 				b = partner[a]
 				d := partner[c]
@@ -145,7 +208,12 @@ func improvePairs(pts []Vec, partner []int32) {
 					partner[a], partner[c] = c, a
 					partner[b], partner[d] = d, b
 					improved = true
+					clock++
+					pchg[a], pchg[b], pchg[c], pchg[d] = clock, clock, clock, clock
 				}
+			}
+			if clock == clock0 {
+				seen[a] = clock
 			}
 		}
 		if !improved {

@@ -29,19 +29,112 @@ func (r *run) e() Vec {
 // it is concave in the length for short moves, so two short travels may
 // cost more than one long one.
 func (g *Graph) travelCost(a, b Vec) float64 {
-	d := dist(a, b)
-	v, acc := g.TravelMMS, g.TravelAccel
-	if !(v > 0) || !(acc > 0) {
-		return d
-	}
-	t := d/v + v/acc
-	if d < v*v/acc {
-		t = 2 * math.Sqrt(d/acc)
-	}
-	if g.CrossCost != nil && d > 0 {
+	tm := g.travelModel()
+	t, crossing := tm.base(a, b)
+	if crossing {
 		t += g.CrossCost(a, b)
 	}
 	return t
+}
+
+// travelModel holds the constants of travelCost.
+type travelModel struct {
+	v, acc    float64 // mm/s, mm/s²
+	vOverAcc  float64 // v/acc (s)
+	triangleD float64 // v²/acc (mm): shorter travels never reach v
+	timed     bool    // time costs (else length)
+	cross     bool    // CrossCost applies
+}
+
+func (g *Graph) travelModel() travelModel {
+	v, acc := g.TravelMMS, g.TravelAccel
+	if !(v > 0) || !(acc > 0) {
+		return travelModel{}
+	}
+	return travelModel{v: v, acc: acc, vOverAcc: v / acc, triangleD: v * v / acc, timed: true, cross: g.CrossCost != nil}
+}
+
+// base is travelCost without the CrossCost term, and whether that term
+// applies (CrossCost set, time costs, a > 0 mm travel). travelCost is
+// base plus a term ≥ 0, so base is a lower bound of it (also in floating
+// point: rounding is monotone).
+func (tm *travelModel) base(a, b Vec) (float64, bool) {
+	d := dist(a, b)
+	if !tm.timed {
+		return d, false
+	}
+	if d < tm.triangleD {
+		return 2 * math.Sqrt(d/tm.acc), tm.cross && d > 0
+	}
+	return d/tm.v + tm.vOverAcc, tm.cross
+}
+
+// crossCache memoises CrossCost by unordered pair of point keys (open
+// addressing, linear probing). Keys are < 2³¹, so ^0 marks an empty slot.
+type crossCache struct {
+	keys []uint64
+	vals []float64
+	n    int
+}
+
+const emptyKey = ^uint64(0)
+
+// reset empties the cache, sized for about n entries.
+func (c *crossCache) reset(n int) {
+	size := 64
+	for size < 2*n {
+		size *= 2
+	}
+	if cap(c.keys) >= size && cap(c.keys) <= 8*size {
+		c.keys, c.vals = c.keys[:size], c.vals[:size]
+	} else {
+		c.keys, c.vals = make([]uint64, size), make([]float64, size)
+	}
+	for i := range c.keys {
+		c.keys[i] = emptyKey
+	}
+	c.n = 0
+}
+
+func cacheSlot(k uint64, mask int) int {
+	return int((k*0x9e3779b97f4a7c15)>>32) & mask
+}
+
+// get returns the value stored under key k.
+func (c *crossCache) get(k uint64) (float64, bool) {
+	mask := len(c.keys) - 1
+	for i := cacheSlot(k, mask); ; i = (i + 1) & mask {
+		switch c.keys[i] {
+		case k:
+			return c.vals[i], true
+		case emptyKey:
+			return 0, false
+		}
+	}
+}
+
+// put stores v under k (k not present), growing at half load.
+func (c *crossCache) put(k uint64, v float64) {
+	if 2*(c.n+1) > len(c.keys) {
+		keys, vals := c.keys, c.vals
+		c.keys, c.vals = make([]uint64, 2*len(keys)), make([]float64, 2*len(keys))
+		for i := range c.keys {
+			c.keys[i] = emptyKey
+		}
+		c.n = 0
+		for i, ok := range keys {
+			if ok != emptyKey {
+				c.put(ok, vals[i])
+			}
+		}
+	}
+	mask := len(c.keys) - 1
+	i := cacheSlot(k, mask)
+	for c.keys[i] != emptyKey {
+		i = (i + 1) & mask
+	}
+	c.keys[i], c.vals[i] = k, v
+	c.n++
 }
 
 // ImproveRuns reorders the runs of a plan (maximal stretches without
@@ -58,6 +151,12 @@ func (g *Graph) travelCost(a, b Vec) float64 {
 //
 // end, when not nil, is where the head goes afterwards: the final travel to
 // it is part of the cost.
+//
+// Speed without changing the result (ref_test.go holds it to the plain
+// scans): the costs of the current tour's travels are memoised, CrossCost
+// (a crossing test) is memoised per vertex pair and evaluated only when a
+// move could win on the travel times alone, and a scan that found no move
+// is not repeated until a run it reads has moved (exact don't-look bits).
 func (g *Graph) ImproveRuns(start Vec, end *Vec, steps []Step) []Step {
 	bounds := g.Runs(steps)
 	m := len(bounds) - 1
@@ -100,26 +199,45 @@ func (g *Graph) ImproveRuns(start Vec, end *Vec, steps []Step) []Step {
 		nbr = grid.knn(int32(i), k, nbr)
 		off[i+1] = int32(len(nbr))
 	}
-	// cost between point ids, cached when it involves a crossing test.
-	var cache map[uint64]float64
-	if g.CrossCost != nil {
-		cache = make(map[uint64]float64, 8*m)
+	// The cost of a travel between point ids is base + CrossCost. The
+	// crossing test is the expensive part: it is evaluated only when a move
+	// could still win on the base costs alone (base is a lower bound), and
+	// memoised per pair of graph vertices (the start and end anchors get
+	// their own keys).
+	nV := int32(len(g.Pts))
+	key := func(a int32) int32 {
+		switch v := vid[a]; {
+		case v >= 0:
+			return v
+		case a == startID:
+			return nV
+		default:
+			return nV + 1
+		}
+	}
+	xc := &g.xcache
+	xc.reset(8 * m)
+	tm := g.travelModel()
+	base := func(a, b int32) float64 {
+		t, _ := tm.base(pts[a], pts[b])
+		return t
 	}
 	cost := func(a, b int32) float64 {
-		va, vb := vid[a], vid[b]
-		if cache == nil || va < 0 || vb < 0 {
-			return g.travelCost(pts[a], pts[b])
+		t, crossing := tm.base(pts[a], pts[b])
+		if !crossing {
+			return t
 		}
-		if va > vb {
-			va, vb = vb, va
+		ka, kb := key(a), key(b)
+		if ka > kb {
+			ka, kb = kb, ka
 		}
-		key := uint64(va)<<32 | uint64(uint32(vb))
-		if v, ok := cache[key]; ok {
-			return v
+		k := uint64(ka)<<32 | uint64(uint32(kb))
+		x, ok := xc.get(k)
+		if !ok {
+			x = g.CrossCost(pts[a], pts[b])
+			xc.put(k, x)
 		}
-		v := g.travelCost(pts[a], pts[b])
-		cache[key] = v
-		return v
+		return t + x
 	}
 	sID := func(r int32) int32 { // entry of run r
 		if rs[r].rev {
@@ -150,11 +268,78 @@ func (g *Graph) ImproveRuns(start Vec, end *Vec, steps []Step) []Step {
 		}
 		return cost(x, sID(order[q]))
 	}
+	// gapBase is gap without the crossing term (a lower bound of it).
+	gapBase := func(x int32, q int) float64 {
+		if q >= m {
+			if end != nil {
+				return base(x, endID)
+			}
+			return 0
+		}
+		return base(x, sID(order[q]))
+	}
+	// curGap(q) is gap(exitAt(q−1), q) for the current order, memoised
+	// (NaN = not known); moves forget the gaps they change.
+	gapMemo := make([]float64, m+1)
+	forget := func(lo, hi int) {
+		for q := max(lo, 0); q <= min(hi, m); q++ {
+			gapMemo[q] = math.NaN()
+		}
+	}
+	forget(0, m)
+	curGap := func(q int) float64 {
+		if v := gapMemo[q]; v == v {
+			return v
+		}
+		v := gap(exitAt(q-1), q)
+		gapMemo[q] = v
+		return v
+	}
 	isEnd := func(ep int32) bool { // endpoint ep is the current exit of its run
 		r := &rs[ep/2]
 		return (ep%2 == 1) != r.rev
 	}
+	// Don't-look bookkeeping, exact: chg[q] is the clock of the last move
+	// that changed the run at position q (or its direction). A scan of 2-opt
+	// index i or Or-opt segment (L, p) that applied no move is remembered
+	// (seen); it is skipped while no position it reads has changed since,
+	// because it would read the same points and find no move again.
+	clock := int32(0)
+	chg := make([]int32, m)
+	touch := func(lo, hi int) { // positions lo..hi changed
+		clock++
+		for q := max(lo, 0); q <= min(hi, m-1); q++ {
+			chg[q] = clock
+		}
+	}
+	chgAt := func(q int) int32 { // start and end anchors never change
+		if q < 0 || q >= m {
+			return 0
+		}
+		return chg[q]
+	}
+	// nbrChanged reports a change since t at any position a neighbour of ep
+	// sits at, or next to it (where the scans look for candidates).
+	nbrChanged := func(ep int32, t int32) bool {
+		for _, q := range nbr[off[ep]:off[ep+1]] {
+			qp := int(pos[q/2])
+			if chgAt(qp-1) > t || chgAt(qp) > t || chgAt(qp+1) > t {
+				return true
+			}
+		}
+		return false
+	}
+	seen2 := make([]int32, m+1) // 2-opt index i at seen2[i+1]
+	seenO := make([]int32, 3*m) // Or-opt (L, p) at seenO[(L−1)·m+p]
+	for k := range seen2 {
+		seen2[k] = -1
+	}
+	for k := range seenO {
+		seenO[k] = -1
+	}
 	reverse := func(i, j int) { // reverse positions i..j
+		forget(i, j+1)
+		touch(i, j)
 		for i < j {
 			order[i], order[j] = order[j], order[i]
 			rs[order[i]].rev = !rs[order[i]].rev
@@ -178,14 +363,33 @@ func (g *Graph) ImproveRuns(start Vec, end *Vec, steps []Step) []Step {
 		// exitAt(j) → y2 = entry(j+1)) become x1→x2 and y1→y2, reversing
 		// positions i+1..j.
 		for i := -1; i < m-1; i++ {
+			if t := seen2[i+1]; t >= 0 && chgAt(i) <= t && chgAt(i+1) <= t && chgAt(m-1) <= t &&
+				(i < 0 || !nbrChanged(eID(order[i]), t)) && !nbrChanged(sID(order[i+1]), t) {
+				continue
+			}
+			clock0 := clock
 			x1 := exitAt(i)
 			tryJ := func(j int) bool {
 				if j <= i || j >= m {
 					return false
 				}
 				x2 := exitAt(j)
-				old := gap(x1, i+1) + gap(x2, j+1)
+				old := curGap(i+1) + curGap(j+1)
 				y1 := sID(order[i+1])
+				// Lower bound first: the move cannot win unless it wins
+				// on base costs.
+				lb := base(x1, x2)
+				if !(lb < old-eps) {
+					return false
+				}
+				if j+1 < m {
+					lb += base(y1, sID(order[j+1]))
+				} else if end != nil {
+					lb += base(y1, endID)
+				}
+				if !(lb < old-eps) {
+					return false
+				}
 				nw := cost(x1, x2)
 				if j+1 < m {
 					nw += cost(y1, sID(order[j+1]))
@@ -223,14 +427,33 @@ func (g *Graph) ImproveRuns(start Vec, end *Vec, steps []Step) []Step {
 					}
 				}
 			}
+			if clock == clock0 {
+				seen2[i+1] = clock
+			}
 		}
 		// Or-opt: move positions p..p+L−1 between q and q+1.
 		for L := 1; L <= 3; L++ {
 			for p := 0; p+L <= m; p++ {
 				segS := sID(order[p])
 				segE := eID(order[p+L-1])
+				if t := seenO[(L-1)*m+p]; t >= 0 {
+					same := chgAt(0) <= t
+					for q := p - 1; q <= p+L && same; q++ {
+						same = chgAt(q) <= t
+					}
+					if same && !nbrChanged(segS, t) && !nbrChanged(segE, t) {
+						continue
+					}
+				}
+				seenO[(L-1)*m+p] = clock // no move (reset below if one is made)
 				prevE := exitAt(p - 1)
-				removeGain := gap(prevE, p) + gap(segE, p+L) - gap(prevE, p+L)
+				// removeGain is decreasing in the cost of the new gap:
+				// its base gives an upper bound.
+				kept := curGap(p) + curGap(p+L)
+				if kept-gapBase(prevE, p+L) <= eps {
+					continue
+				}
+				removeGain := kept - gap(prevE, p+L)
 				if removeGain <= eps {
 					continue
 				}
@@ -240,14 +463,21 @@ func (g *Graph) ImproveRuns(start Vec, end *Vec, steps []Step) []Step {
 						return
 					}
 					x := exitAt(q)
-					base := gap(x, q+1)
-					fwd := cost(x, segS) + gap(segE, q+1)
-					rev := cost(x, segE) + gap(segS, q+1)
-					if d := removeGain - (fwd - base); d > bestD {
-						bestQ, bestRev, bestD = q, false, d
+					old := curGap(q + 1)
+					// d is decreasing in fwd (rev): bound it with base
+					// costs before evaluating crossing terms.
+					// (one term first, then both, then the exact value).
+					if b := base(x, segS); removeGain-(b-old) > bestD && removeGain-((b+gapBase(segE, q+1))-old) > bestD {
+						fwd := cost(x, segS) + gap(segE, q+1)
+						if d := removeGain - (fwd - old); d > bestD {
+							bestQ, bestRev, bestD = q, false, d
+						}
 					}
-					if d := removeGain - (rev - base); d > bestD {
-						bestQ, bestRev, bestD = q, true, d
+					if b := base(x, segE); removeGain-(b-old) > bestD && removeGain-((b+gapBase(segS, q+1))-old) > bestD {
+						rev := cost(x, segE) + gap(segS, q+1)
+						if d := removeGain - (rev - old); d > bestD {
+							bestQ, bestRev, bestD = q, true, d
+						}
 					}
 				}
 				consider(-1)
@@ -289,6 +519,9 @@ func (g *Graph) ImproveRuns(start Vec, end *Vec, steps []Step) []Step {
 				for i := lo; i <= hi; i++ {
 					pos[order[i]] = int32(i)
 				}
+				forget(lo, hi+1)
+				touch(lo, hi)
+				seenO[(L-1)*m+p] = -1
 				improved = true
 			}
 		}

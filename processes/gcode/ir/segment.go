@@ -25,8 +25,8 @@ type split struct {
 // Material is preserved exactly: a piece covers the fraction [T0, T1] of
 // its source, and the pieces of a source partition its [T0, T1].
 func (g *Graph) Segment() int {
-	var lines []int32
-	var a, b []Vec
+	ws := &g.seg
+	lines, a, b := ws.lines[:0], ws.a[:0], ws.b[:0]
 	for i, e := range g.Edges {
 		if e.Kind == Line && e.U != e.V {
 			lines = append(lines, int32(i))
@@ -34,21 +34,26 @@ func (g *Graph) Segment() int {
 			b = append(b, g.Pts[e.V])
 		}
 	}
+	ws.lines, ws.a, ws.b = lines, a, b
 	if len(lines) < 2 {
 		return 0
 	}
-	box := make([][4]float64, len(a))
+	box := ws.box[:0]
 	for i := range a {
-		box[i] = [4]float64{math.Min(a[i][0], b[i][0]), math.Min(a[i][1], b[i][1]), math.Max(a[i][0], b[i][0]), math.Max(a[i][1], b[i][1])}
+		box = append(box, [4]float64{min(a[i][0], b[i][0]), min(a[i][1], b[i][1]), max(a[i][0], b[i][0]), max(a[i][1], b[i][1])})
 	}
-	var idx SegIndex
+	ws.box = box
+	idx := &ws.idx
 	idx.Build(a, b, 0)
 	eps := g.Res / 2
-	splits := make(map[int32][]split)
+	var splits map[int32][]split
 	addSplit := func(li int32, t float64, v int32) {
 		e := &g.Edges[lines[li]]
 		if v == e.U || v == e.V {
 			return
+		}
+		if splits == nil {
+			splits = make(map[int32][]split)
 		}
 		splits[li] = append(splits[li], split{t, v})
 	}
@@ -56,54 +61,64 @@ func (g *Graph) Segment() int {
 		ii := int32(i)
 		ei := g.Edges[lines[i]]
 		minX, minY, maxX, maxY := box[i][0], box[i][1], box[i][2], box[i][3]
-		idx.Candidates(a[i], b[i], func(j int32) bool {
-			if j <= ii {
-				return true
-			}
-			// Bounding boxes (grown by eps) must overlap.
-			bj := &box[j]
-			if bj[2] < minX-eps || bj[0] > maxX+eps || bj[3] < minY-eps || bj[1] > maxY+eps {
-				return true
-			}
-			ej := g.Edges[lines[j]]
-			if ei.U == ej.U || ei.U == ej.V || ei.V == ej.U || ei.V == ej.V {
-				return true
-			}
-			// Nearly parallel pairs (overlapping gap fill, collinear
-			// strokes) gain nothing from a split: a tour cannot turn
-			// there usefully, and the split point is ill-conditioned.
-			if math.Abs(ei.Out.cross(ej.Out)) < minSplitSin {
-				return true
-			}
-			// T-junctions: an endpoint of one on the interior of the other.
-			tj := false
-			for _, w := range [2]int32{ej.U, ej.V} {
-				if t, ok := onInterior(a[i], b[i], g.Pts[w], eps); ok {
-					addSplit(ii, t, w)
-					tj = true
+		// Candidates: the segments sharing a grid cell with line i (each
+		// once), as SegIndex.Candidates enumerates them.
+		w := &idx.q
+		cur := w.next(idx)
+		w.cells = idx.walk(a[i], b[i], w.cells[:0])
+		for _, c := range w.cells {
+			for _, j := range idx.items[idx.start[c]:idx.start[c+1]] {
+				if w.stamp[j] == cur {
+					continue
+				}
+				w.stamp[j] = cur
+				if j <= ii {
+					continue
+				}
+				// Bounding boxes (grown by eps) must overlap.
+				bj := &box[j]
+				if bj[2] < minX-eps || bj[0] > maxX+eps || bj[3] < minY-eps || bj[1] > maxY+eps {
+					continue
+				}
+				ej := &g.Edges[lines[j]]
+				if ei.U == ej.U || ei.U == ej.V || ei.V == ej.U || ei.V == ej.V {
+					continue
+				}
+				// Nearly parallel pairs (overlapping gap fill, collinear
+				// strokes) gain nothing from a split: a tour cannot turn
+				// there usefully, and the split point is ill-conditioned.
+				if math.Abs(ei.Out.cross(ej.Out)) < minSplitSin {
+					continue
+				}
+				// T-junctions: an endpoint of one on the interior of the other.
+				tj := false
+				for _, w := range [2]int32{ej.U, ej.V} {
+					if t, ok := onInterior(a[i], b[i], g.Pts[w], eps); ok {
+						addSplit(ii, t, w)
+						tj = true
+					}
+				}
+				for _, w := range [2]int32{ei.U, ei.V} {
+					if t, ok := onInterior(a[j], b[j], g.Pts[w], eps); ok {
+						addSplit(j, t, w)
+						tj = true
+					}
+				}
+				if tj {
+					continue
+				}
+				if ProperCross(a[i], b[i], a[j], b[j], eps) {
+					ti, tjj, ok := intersect(a[i], b[i], a[j], b[j])
+					if !ok {
+						continue
+					}
+					x := g.Snap(lerp(a[i], b[i], ti))
+					v := g.Vertex(x)
+					addSplit(ii, ti, v)
+					addSplit(j, tjj, v)
 				}
 			}
-			for _, w := range [2]int32{ei.U, ei.V} {
-				if t, ok := onInterior(a[j], b[j], g.Pts[w], eps); ok {
-					addSplit(j, t, w)
-					tj = true
-				}
-			}
-			if tj {
-				return true
-			}
-			if ProperCross(a[i], b[i], a[j], b[j], eps) {
-				ti, tjj, ok := intersect(a[i], b[i], a[j], b[j])
-				if !ok {
-					return true
-				}
-				x := g.Snap(lerp(a[i], b[i], ti))
-				v := g.Vertex(x)
-				addSplit(ii, ti, v)
-				addSplit(j, tjj, v)
-			}
-			return true
-		})
+		}
 	}
 	if len(splits) == 0 {
 		return 0
@@ -163,6 +178,14 @@ func (g *Graph) Segment() int {
 		}
 	}
 	return added
+}
+
+// segScratch is Segment's reusable memory.
+type segScratch struct {
+	lines []int32
+	a, b  []Vec
+	box   [][4]float64
+	idx   SegIndex
 }
 
 // onInterior reports whether p lies within eps of segment a→b and projects

@@ -136,7 +136,7 @@ func (e *Estimator) home(mv *parse.Move) {
 	t0 := e.P.Time()
 	d := [4]float64{mv.To[0] - mv.From[0], mv.To[1] - mv.From[1], 0, 0}
 	if d[0] != 0 || d[1] != 0 {
-		e.P.Move(d, math.Min(e.cfg.HomingFeedMMS[0], e.cfg.HomingFeedMMS[1]))
+		e.P.Move(d, min(e.cfg.HomingFeedMMS[0], e.cfg.HomingFeedMMS[1]))
 		e.P.Flush()
 	}
 	if dz := mv.To[2] - mv.From[2]; dz != 0 {
@@ -285,11 +285,11 @@ func (r *Result) ProgressError() (maxPct, meanPct, maxRemainMin float64, ok bool
 	for _, cp := range r.Progress {
 		ours := cp.ElapsedS / r.Seconds * 100
 		d := math.Abs(ours - cp.Percent)
-		maxPct = math.Max(maxPct, d)
+		maxPct = max(maxPct, d)
 		meanPct += d
 		if cp.RemainM >= 0 {
 			rem := (r.Seconds - cp.ElapsedS) / 60
-			maxRemainMin = math.Max(maxRemainMin, math.Abs(rem-cp.RemainM))
+			maxRemainMin = max(maxRemainMin, math.Abs(rem-cp.RemainM))
 		}
 	}
 	return maxPct, meanPct / float64(len(r.Progress)), maxRemainMin, true

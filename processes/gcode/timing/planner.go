@@ -231,9 +231,9 @@ func (p *Planner) Move(d [4]float64, feedMMS float64) {
 	// Minimum feeds (M205 S/T).
 	v := feedMMS
 	if hasE {
-		v = math.Max(v, l.MinFeedMMS)
+		v = max(v, l.MinFeedMMS)
 	} else {
-		v = math.Max(v, l.MinTravelMMS)
+		v = max(v, l.MinTravelMMS)
 	}
 	if !(v > 0) {
 		v = l.MinPlannerSpeedMMS
@@ -307,7 +307,7 @@ func (p *Planner) Move(d [4]float64, feedMMS float64) {
 	b.maxEntry = vj
 	vmin := l.MinPlannerSpeedMMS
 	b.nomLen = b.nominal <= maxAllowable(b.accel, vmin, b.dist)
-	b.entry = math.Min(vj, maxAllowable(b.accel, vmin, b.dist))
+	b.entry = min(vj, maxAllowable(b.accel, vmin, b.dist))
 	b.rev = b.entry
 
 	p.havePrev = true
@@ -363,7 +363,7 @@ func (p *Planner) deviationJunction(b *block, d [4]float64, xyz float64, hasE bo
 	if cosT > 0.999999 {
 		vj2 = l.MinPlannerSpeedMMS * l.MinPlannerSpeedMMS
 	} else {
-		cosT = math.Max(cosT, -0.999999)
+		cosT = max(cosT, -0.999999)
 		// Junction acceleration limited by the axes along u − u_prev.
 		var ju [4]float64
 		var jn float64
@@ -388,11 +388,11 @@ func (p *Planner) deviationJunction(b *block, d [4]float64, xyz float64, hasE bo
 		if b.dist < 1 && cosT < -0.7071067812 {
 			theta := math.Acos(-cosT)
 			if theta > 0 {
-				vj2 = math.Min(vj2, b.dist*ja/theta)
+				vj2 = min(vj2, b.dist*ja/theta)
 			}
 		}
 	}
-	vj2 = math.Min(vj2, math.Min(b.nominal*b.nominal, p.prevNominal*p.prevNominal))
+	vj2 = min(vj2, min(b.nominal*b.nominal, p.prevNominal*p.prevNominal))
 	return math.Sqrt(vj2)
 }
 
@@ -438,13 +438,13 @@ func (p *Planner) jerkJunction(b *block, axisV [4]float64) float64 {
 				if vEntry > 0 || vExit < 0 {
 					j = vExit - vEntry
 				} else {
-					j = math.Max(vExit, -vEntry)
+					j = max(vExit, -vEntry)
 				}
 			} else {
 				if vEntry < 0 || vExit > 0 {
 					j = vEntry - vExit
 				} else {
-					j = math.Max(-vExit, vEntry)
+					j = max(-vExit, vEntry)
 				}
 			}
 			if j > l.JerkMMS[a] {
@@ -484,7 +484,7 @@ func (p *Planner) replan() {
 		b := &p.buf[i]
 		r := b.maxEntry
 		if !b.nomLen {
-			r = math.Min(r, maxAllowable(b.accel, next, b.dist))
+			r = min(r, maxAllowable(b.accel, next, b.dist))
 		}
 		if r == b.rev && i < n-1 {
 			stop = i
@@ -499,7 +499,7 @@ func (p *Planner) replan() {
 		nx := &p.buf[i+1]
 		e := nx.rev
 		if !cur.nomLen && cur.entry < e {
-			e = math.Min(e, maxAllowable(cur.accel, cur.entry, cur.dist))
+			e = min(e, maxAllowable(cur.accel, cur.entry, cur.dist))
 		}
 		nx.entry = e
 	}
@@ -517,8 +517,8 @@ func (p *Planner) finishHead(exitLast float64) {
 		if exitLast < 0 {
 			exitLast = p.L.MinPlannerSpeedMMS
 		}
-		exit = math.Min(exitLast, maxAllowable(b.accel, 0, b.dist))
-		exit = math.Min(exit, b.nominal)
+		exit = min(exitLast, maxAllowable(b.accel, 0, b.dist))
+		exit = min(exit, b.nominal)
 	}
 	t := TrapezoidTime(b.dist, b.entry, b.nominal, exit, b.accel)
 	p.total += t
@@ -551,7 +551,7 @@ func TrapezoidTime(d, v0, vn, v1, a float64) float64 {
 		v1 = vn
 	}
 	if !(a > 0) {
-		return d / math.Max(vn, 1e-9)
+		return d / max(vn, 1e-9)
 	}
 	dAcc := (vn*vn - v0*v0) / (2 * a)
 	dDec := (vn*vn - v1*v1) / (2 * a)
@@ -560,7 +560,7 @@ func TrapezoidTime(d, v0, vn, v1, a float64) float64 {
 	}
 	vp2 := a*d + (v0*v0+v1*v1)/2
 	vp := math.Sqrt(vp2)
-	if vp < math.Max(v0, v1) {
+	if vp < max(v0, v1) {
 		// Inconsistent boundary speeds: uniform acceleration between them.
 		avg := (v0 + v1) / 2
 		if avg <= 0 {
