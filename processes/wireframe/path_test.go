@@ -7,6 +7,7 @@ import (
 
 	"fabcell/planners"
 	"fabcell/planners/graph"
+	"fabcell/robot/ur/script"
 	"fabcell/simulation/geom"
 )
 
@@ -112,5 +113,62 @@ func TestTransitionAvoidsUnreachableLine(t *testing.T) {
 	}
 	if mo.JointMoves() == 0 || joint < 3 {
 		t.Fatalf("transition used no joint move (%d joint moves, %d fallbacks)", joint, mo.JointMoves())
+	}
+}
+
+// TestChainLeavesStateAlone: chain plans straight motions through
+// waypoints without emitting them — the generator's pose is unchanged
+// afterwards, every returned line is one the controller can follow, and
+// a chain through the base-axis cylinder is refused.
+func TestChainLeavesStateAlone(t *testing.T) {
+	cfg := defaults()
+	p := newProc(t, cfg)
+	pos := []r3.Vector{{X: -100, Y: 100}, {X: -90, Y: 100}}
+	g := mustGraph(t, pos, []graph.Edge{{A: 0, B: 1}}, []bool{true, true})
+	mo, err := p.NewMotions(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mo.Start()
+	if _, err := mo.Next(planners.Move{From: 0, To: 1, Kind: planners.Print, Edge: 0}); err != nil {
+		t.Fatal(err)
+	}
+	q, tcp, tip, axis, yaw := mo.q, mo.tcp, mo.tip, mo.axis, mo.yaw
+	// turn on the spot to a tilted axis, then move 40 mm up and over
+	tilted := -1
+	for i, ax := range p.axes {
+		if ax.Z < 0.9 && ax.Z > 0.8 {
+			tilted = i
+			break
+		}
+	}
+	if tilted < 0 {
+		t.Fatal("no tilted head axis sampled")
+	}
+	up := tip.Add(r3.Vector{X: 20, Z: 40})
+	steps, ok := mo.chain(0, []waypoint{{tip, tilted, yaw}, {up, tilted, yaw}}, script.Motion{Speed: mo.cfg.travelV, Accel: mo.cfg.linA}, "test")
+	if !ok || len(steps) != 2 {
+		t.Fatalf("chain refused (%v, %d steps)", ok, len(steps))
+	}
+	if mo.q != q || mo.tcp != tcp || mo.tip != tip || mo.axis != axis || mo.yaw != yaw {
+		t.Fatal("chain changed the generator's state")
+	}
+	prevQ, prevTCP := q, tcp
+	for i, st := range steps {
+		if st.Kind != StepMoveL || st.Collides {
+			t.Fatalf("step %d: %s collides=%v", i, st.Kind, st.Collides)
+		}
+		if _, err := followLine(t, mo, prevQ, prevTCP, st.TCP); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		prevQ, prevTCP = st.Joints, st.TCP
+	}
+	// behind the robot, straight through the base axis: refused
+	far := r3.Vector{X: -700, Y: 100, Z: tip.Z}
+	if _, ok := mo.chain(0, []waypoint{{far, axis, yaw}}, script.Motion{Speed: mo.cfg.travelV, Accel: mo.cfg.linA}, "test"); ok {
+		t.Fatal("chain through the base-axis cylinder accepted")
+	}
+	if mo.q != q || mo.tcp != tcp || mo.tip != tip {
+		t.Fatal("a refused chain changed the generator's state")
 	}
 }
