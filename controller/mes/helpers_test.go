@@ -596,6 +596,11 @@ type proxy struct {
 	mu     sync.Mutex
 	conns  []net.Conn
 	wg     sync.WaitGroup
+	// downUntil: after a cut the network stays down this long (new
+	// connections are refused), so the broker sees the old connection
+	// die before the client can reconnect and take its session over —
+	// otherwise whether the Will is published races with the takeover.
+	downUntil time.Time
 }
 
 func newProxy(t *testing.T, target string) *proxy {
@@ -612,6 +617,13 @@ func newProxy(t *testing.T, target string) *proxy {
 			c, err := l.Accept()
 			if err != nil {
 				return
+			}
+			p.mu.Lock()
+			down := time.Now().Before(p.downUntil)
+			p.mu.Unlock()
+			if down {
+				c.Close()
+				continue
 			}
 			u, err := net.Dial("tcp", target)
 			if err != nil {
@@ -635,6 +647,7 @@ func (p *proxy) addr() string { return p.l.Addr().String() }
 func (p *proxy) cut() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.downUntil = time.Now().Add(time.Second)
 	for _, c := range p.conns {
 		if tc, ok := c.(*net.TCPConn); ok {
 			tc.SetLinger(0)
