@@ -12,13 +12,9 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -27,13 +23,11 @@ import (
 	"fabcell/planners/graph"
 	lpbfproc "fabcell/processes/lpbf"
 	lpbflink "fabcell/robot/lpbf"
+	"fabcell/robot/lpbf/brokertest"
 	"fabcell/safety"
 	"fabcell/simulation/lpbfsim"
 	"fabcell/simulation/thermal"
 
-	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/hooks/auth"
-	"github.com/mochi-mqtt/server/v2/listeners"
 	"go.uber.org/goleak"
 )
 
@@ -95,133 +89,13 @@ func invertedT(t *testing.T) string {
 
 // --- brokers ---------------------------------------------------------------
 
-type lpbfBroker interface {
-	URL() string
-	Restart(t testing.TB)
-	Stop()
-}
+// The brokers are shared with the LPBF link and machine tests.
+type lpbfBroker = brokertest.Broker
 
-type lpbfMochi struct {
-	mu   sync.Mutex
-	srv  *mqtt.Server
-	addr string
-}
-
-func lpbfMochiAt(t testing.TB, addr string) (*mqtt.Server, string) {
-	t.Helper()
-	var err error
-	for i := 0; i < 100; i++ {
-		srv := mqtt.New(&mqtt.Options{InlineClient: true, Logger: lpbfQuiet()})
-		if err = srv.AddHook(new(auth.AllowHook), nil); err != nil {
-			t.Fatal(err)
-		}
-		l := listeners.NewTCP(listeners.Config{ID: "t", Address: addr})
-		if err = srv.AddListener(l); err == nil {
-			if err = srv.Serve(); err == nil {
-				return srv, l.Address()
-			}
-		}
-		srv.Close()
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("mochi on %s: %v", addr, err)
-	return nil, ""
-}
-
-func startLPBFMochi(t testing.TB) *lpbfMochi {
-	srv, addr := lpbfMochiAt(t, "127.0.0.1:0")
-	m := &lpbfMochi{srv: srv, addr: addr}
-	t.Cleanup(m.Stop)
-	return m
-}
-
-func (m *lpbfMochi) URL() string { return "tcp://" + m.addr }
-func (m *lpbfMochi) Stop() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.srv != nil {
-		m.srv.Close()
-		m.srv = nil
-	}
-}
-func (m *lpbfMochi) Restart(t testing.TB) {
-	m.Stop()
-	srv, _ := lpbfMochiAt(t, m.addr)
-	m.mu.Lock()
-	m.srv = srv
-	m.mu.Unlock()
-}
-
-type lpbfMosquitto struct {
-	bin, conf, addr string
-	cmd             *exec.Cmd
-}
-
-func startLPBFMosquitto(t *testing.T) *lpbfMosquitto {
-	t.Helper()
-	bin := ""
-	for _, p := range []string{"mosquitto", "/usr/sbin/mosquitto"} {
-		if path, err := exec.LookPath(p); err == nil {
-			bin = path
-			break
-		}
-	}
-	if bin == "" {
-		if os.Getenv("FABCELL_REQUIRE_MOSQUITTO") == "1" {
-			t.Fatal("mosquitto not installed (FABCELL_REQUIRE_MOSQUITTO=1); run bash .ci/setup")
-		}
-		t.Skip("mosquitto not installed; run bash .ci/setup (FABCELL_REQUIRE_MOSQUITTO=1 makes this a failure)")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	conf := filepath.Join(t.TempDir(), "mosquitto.conf")
-	body := fmt.Sprintf("persistence false\nlog_dest none\nlistener %d 127.0.0.1\nallow_anonymous true\nmax_inflight_messages 0\nmax_queued_messages 10000\n", port)
-	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	m := &lpbfMosquitto{bin: bin, conf: conf, addr: fmt.Sprintf("127.0.0.1:%d", port)}
-	m.start(t)
-	t.Cleanup(m.Stop)
-	return m
-}
-
-func (m *lpbfMosquitto) URL() string { return "tcp://" + m.addr }
-func (m *lpbfMosquitto) start(t testing.TB) {
-	t.Helper()
-	m.cmd = exec.Command(m.bin, "-c", m.conf)
-	if err := m.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", m.addr, 100*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("mosquitto did not listen on %s", m.addr)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-func (m *lpbfMosquitto) Stop() {
-	if m.cmd != nil && m.cmd.Process != nil {
-		m.cmd.Process.Signal(syscall.SIGTERM)
-		m.cmd.Wait()
-		m.cmd = nil
-	}
-}
-func (m *lpbfMosquitto) Restart(t testing.TB) { m.Stop(); m.start(t) }
-
-func eachLPBFBroker(t *testing.T, f func(t *testing.T, b lpbfBroker)) {
-	t.Run("mochi", func(t *testing.T) { f(t, startLPBFMochi(t)) })
-	t.Run("mosquitto", func(t *testing.T) { f(t, startLPBFMosquitto(t)) })
-}
+var (
+	startLPBFMochi = brokertest.StartMochi
+	eachLPBFBroker = brokertest.Each
+)
 
 // --- cell, machine, link ---------------------------------------------------
 
