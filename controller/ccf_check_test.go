@@ -1,7 +1,6 @@
 package controller
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -18,13 +17,7 @@ func ccfTestAdapter(t *testing.T, cell config.Cell) (*ccfAdapter, *Env, error) {
 	t.Helper()
 	cell.CCF.Layers = 1
 	cell.CCF.InfillSpacingMM = 5
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	t.Cleanup(cancel)
-	io, err := OpenCell(ctx, cell, true, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { io.Close() })
+	ctx, io := dryCell(t, cell, time.Minute)
 	proc, err := planners.NewProcess("ccf", cell)
 	if err != nil {
 		t.Fatal(err)

@@ -99,20 +99,11 @@ func printedOnce(t *testing.T, cell config.Cell, id string) map[int]int {
 func TestDryRunWireframeOnSimulator(t *testing.T) {
 	cell := testCell(t)
 	cell.Controller.TimeScale = 100
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	io, err := OpenCell(ctx, cell, true, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer io.Close()
+	ctx, io := dryCell(t, cell, 3*time.Minute)
 	w := watchDO(t, io, 16+uint(cell.Wireframe.ExtrudeToolOutput))
-	m := NewManager(Options{Cell: cell, IO: io, AutoStart: true})
-	defer m.Close()
+	m := autoManager(t, cell, io)
 	spec := JobSpec{ID: "wf", Process: "wireframe", Model: absPath(t, "../processes/wireframe/testdata/simple_frame.json")}
-	if _, _, err := m.Submit(spec); err != nil {
-		t.Fatal(err)
-	}
+	submit(t, m, spec)
 	info, err := m.Wait(ctx, "wf")
 	if err != nil {
 		t.Fatal(err)
@@ -146,20 +137,11 @@ func TestWireframeRefusalStopsDispatch(t *testing.T) {
 	cell := testCell(t)
 	cell.Controller.TimeScale = 100
 	cell.Safety.MaxDisplacementMM = 1e-9
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	io, err := OpenCell(ctx, cell, true, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer io.Close()
+	ctx, io := dryCell(t, cell, 2*time.Minute)
 	w := watchDO(t, io, 16+uint(cell.Wireframe.ExtrudeToolOutput))
-	m := NewManager(Options{Cell: cell, IO: io, AutoStart: true})
-	defer m.Close()
+	m := autoManager(t, cell, io)
 	spec := JobSpec{ID: "wf-refused", Process: "wireframe", Model: absPath(t, "../processes/wireframe/testdata/simple_frame.json")}
-	if _, _, err := m.Submit(spec); err != nil {
-		t.Fatal(err)
-	}
+	submit(t, m, spec)
 	info, err := m.Wait(ctx, "wf-refused")
 	if err != nil {
 		t.Fatal(err)
@@ -192,19 +174,10 @@ func TestWireframeRefusalStopsDispatch(t *testing.T) {
 func TestWireframeProtectiveStopPausesAndResumes(t *testing.T) {
 	cell := testCell(t)
 	cell.Controller.TimeScale = 20
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	io, err := OpenCell(ctx, cell, true, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer io.Close()
-	m := NewManager(Options{Cell: cell, IO: io, AutoStart: true})
-	defer m.Close()
+	ctx, io := dryCell(t, cell, 3*time.Minute)
+	m := autoManager(t, cell, io)
 	spec := JobSpec{ID: "wf-stop", Process: "wireframe", Model: absPath(t, "../processes/wireframe/testdata/simple_frame.json")}
-	if _, _, err := m.Submit(spec); err != nil {
-		t.Fatal(err)
-	}
+	submit(t, m, spec)
 	d, _ := io.Device("ursim")
 	sim := d.(*ursim.Sim)
 	waitFor(t, func() bool {
@@ -236,7 +209,7 @@ func TestWireframeProtectiveStopPausesAndResumes(t *testing.T) {
 	if err := link.Dash.Play(ctx); err != nil {
 		t.Fatal(err)
 	}
-	info, err = m.Wait(ctx, "wf-stop")
+	info, err := m.Wait(ctx, "wf-stop")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,19 +236,10 @@ func TestDryRunCCFOnSimulator(t *testing.T) {
 	cell.Controller.TimeScale = 100
 	cell.CCF.Layers = 1
 	cell.CCF.InfillSpacingMM = 5
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	io, err := OpenCell(ctx, cell, true, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer io.Close()
-	m := NewManager(Options{Cell: cell, IO: io, AutoStart: true})
-	defer m.Close()
+	ctx, io := dryCell(t, cell, 3*time.Minute)
+	m := autoManager(t, cell, io)
 	spec := JobSpec{ID: "ccf", Process: "ccf", Model: absPath(t, "testdata/NodeGrid_CCF.txt")}
-	if _, _, err := m.Submit(spec); err != nil {
-		t.Fatal(err)
-	}
+	submit(t, m, spec)
 	info, err := m.Wait(ctx, "ccf")
 	if err != nil {
 		t.Fatal(err)
@@ -341,4 +305,33 @@ func readReport(t *testing.T, cell config.Cell, id string) Report {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// dryCell opens the dry-run cell (UR5e and board simulators on loopback)
+// with a deadline for the whole test; both are closed when the test ends.
+func dryCell(t *testing.T, cell config.Cell, timeout time.Duration) (context.Context, *CellIO) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	io, err := OpenCell(ctx, cell, true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { io.Close() })
+	return ctx, io
+}
+
+// autoManager returns a manager on io that starts jobs as they are
+// submitted, closed when the test ends (before the cell).
+func autoManager(t *testing.T, cell config.Cell, io *CellIO) *Manager {
+	m := NewManager(Options{Cell: cell, IO: io, AutoStart: true})
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+func submit(t *testing.T, m *Manager, spec JobSpec) {
+	t.Helper()
+	if _, _, err := m.Submit(spec); err != nil {
+		t.Fatal(err)
+	}
 }
