@@ -9,9 +9,7 @@ import (
 	"io"
 	"math"
 
-	"golang.org/x/image/font"
-	"golang.org/x/image/font/basicfont"
-	"golang.org/x/image/math/fixed"
+	"fabcell/simulation/raster"
 )
 
 // Series is one line of a chart.
@@ -68,16 +66,16 @@ func (c Chart) WritePNG(w io.Writer) error {
 	for i := 0; i <= 4; i++ {
 		y := top + ph - i*ph/4
 		hline(img, left, left+pw, y, gray)
-		label(img, 4, y+4, fmt.Sprintf("%.3g", ymin+(ymax-ymin)*float64(i)/4), black)
+		raster.Label(img, 4, y+4, fmt.Sprintf("%.3g", ymin+(ymax-ymin)*float64(i)/4), black)
 		x := left + i*pw/4
 		vline(img, x, top, top+ph, gray)
-		label(img, x-10, top+ph+15, fmt.Sprintf("%.3g", xmin+(xmax-xmin)*float64(i)/4), black)
+		raster.Label(img, x-10, top+ph+15, fmt.Sprintf("%.3g", xmin+(xmax-xmin)*float64(i)/4), black)
 	}
 	hline(img, left, left+pw, top+ph, black)
 	vline(img, left, top, top+ph, black)
-	label(img, left, 18, c.Title, black)
-	label(img, left+pw/2-len(c.XLabel)*3, c.H-8, c.XLabel, black)
-	label(img, 4, 12, c.YLabel, black)
+	raster.Label(img, left, 18, c.Title, black)
+	raster.Label(img, left+pw/2-len(c.XLabel)*3, c.H-8, c.XLabel, black)
+	raster.Label(img, 4, 12, c.YLabel, black)
 	for si, s := range c.Series {
 		col := s.Color
 		if col.A == 0 {
@@ -89,13 +87,13 @@ func (c Chart) WritePNG(w io.Writer) error {
 		for i := 1; i < len(s.X); i++ {
 			x0, y0 := px(i - 1)
 			x1, y1 := px(i)
-			line(img, x0, y0, x1, y1, col)
+			raster.Line(img, x0, y0, x1, y1, col, 1)
 		}
 		if len(s.X) == 1 {
 			x, y := px(0)
 			img.Set(x, y, col)
 		}
-		label(img, left+10, top+15+12*si, s.Name, col)
+		raster.Label(img, left+10, top+15+12*si, s.Name, col)
 	}
 	return png.Encode(w, img)
 }
@@ -110,43 +108,4 @@ func vline(img *image.RGBA, x, y0, y1 int, c color.RGBA) {
 	for y := y0; y <= y1; y++ {
 		img.SetRGBA(x, y, c)
 	}
-}
-
-func line(img *image.RGBA, x0, y0, x1, y1 int, c color.RGBA) {
-	dx, dy := abs(x1-x0), -abs(y1-y0)
-	sx, sy := 1, 1
-	if x0 > x1 {
-		sx = -1
-	}
-	if y0 > y1 {
-		sy = -1
-	}
-	err := dx + dy
-	for {
-		img.SetRGBA(x0, y0, c)
-		if x0 == x1 && y0 == y1 {
-			return
-		}
-		e2 := 2 * err
-		if e2 >= dy {
-			err += dy
-			x0 += sx
-		}
-		if e2 <= dx {
-			err += dx
-			y0 += sy
-		}
-	}
-}
-
-func abs(x int) int {
-	if x < 0 {
-		return -x
-	}
-	return x
-}
-
-func label(img *image.RGBA, x, y int, s string, c color.RGBA) {
-	d := &font.Drawer{Dst: img, Src: image.NewUniform(c), Face: basicfont.Face7x13, Dot: fixed.P(x, y)}
-	d.DrawString(s)
 }

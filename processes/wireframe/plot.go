@@ -10,11 +10,9 @@ import (
 	"math"
 
 	"github.com/golang/geo/r3"
-	"golang.org/x/image/font"
-	"golang.org/x/image/font/basicfont"
-	"golang.org/x/image/math/fixed"
 
 	"fabcell/planners"
+	"fabcell/simulation/raster"
 )
 
 // Plot geometry (pixels).
@@ -92,7 +90,7 @@ func (s *Session) Plot() (*image.RGBA, error) {
 		if !printed[e] {
 			x0, y0 := toPix(g.Pos[ed.A])
 			x1, y1 := toPix(g.Pos[ed.B])
-			line(img, x0, y0, x1, y1, grey, 1)
+			raster.Line(img, x0, y0, x1, y1, grey, 1)
 		}
 	}
 	for i, e := range order {
@@ -103,16 +101,16 @@ func (s *Session) Plot() (*image.RGBA, error) {
 		if len(order) > 1 {
 			t = float64(i) / float64(len(order)-1)
 		}
-		line(img, x0, y0, x1, y1, viridis(t), 2)
+		raster.Line(img, x0, y0, x1, y1, viridis(t), 2)
 	}
-	label(img, plotPad, plotTitle, fmt.Sprintf("%s: %d of %d struts printed, colour = order (blue first, yellow last)", g.Name, len(order), g.NumEdges()))
+	raster.Label(img, plotPad, plotTitle, fmt.Sprintf("%s: %d of %d struts printed, colour = order (blue first, yellow last)", g.Name, len(order), g.NumEdges()), labelInk)
 
 	// right: displacement curve
 	ox, oy := panelW+plotPad+30, plotH-plotPad-20 // origin
 	cw, ch := panelW-2*plotPad-40, plotH-2*plotPad-plotTitle-30
 	black := color.RGBA{0, 0, 0, 255}
-	line(img, ox, oy, ox+cw, oy, black, 1)
-	line(img, ox, oy, ox, oy-ch, black, 1)
+	raster.Line(img, ox, oy, ox+cw, oy, black, 1)
+	raster.Line(img, ox, oy, ox, oy-ch, black, 1)
 	maxD := 0.0
 	for _, d := range disp {
 		if !math.IsNaN(d) {
@@ -138,9 +136,9 @@ func (s *Session) Plot() (*image.RGBA, error) {
 	if lim <= yMax {
 		red := color.RGBA{220, 30, 30, 255}
 		for x := ox; x < ox+cw; x += 8 {
-			line(img, x, yAt(lim), min(x+4, ox+cw), yAt(lim), red, 1)
+			raster.Line(img, x, yAt(lim), min(x+4, ox+cw), yAt(lim), red, 1)
 		}
-		label(img, ox+cw-170, yAt(lim)-4, fmt.Sprintf("nozzle limit %.3g mm", lim))
+		raster.Label(img, ox+cw-170, yAt(lim)-4, fmt.Sprintf("nozzle limit %.3g mm", lim), labelInk)
 	}
 	blue := color.RGBA{20, 60, 200, 255}
 	px, py := -1, -1
@@ -151,7 +149,7 @@ func (s *Session) Plot() (*image.RGBA, error) {
 		}
 		x, y := xAt(i), yAt(d)
 		if px >= 0 {
-			line(img, px, py, x, y, blue, 1)
+			raster.Line(img, px, py, x, y, blue, 1)
 		} else {
 			img.Set(x, y, blue)
 		}
@@ -160,21 +158,24 @@ func (s *Session) Plot() (*image.RGBA, error) {
 	for k := 0; k <= 4; k++ {
 		v := yMax * float64(k) / 4
 		y := yAt(v)
-		line(img, ox-4, y, ox, y, black, 1)
-		label(img, ox-panelW/10-8, y+4, fmt.Sprintf("%.3g", v))
+		raster.Line(img, ox-4, y, ox, y, black, 1)
+		raster.Label(img, ox-panelW/10-8, y+4, fmt.Sprintf("%.3g", v), labelInk)
 	}
 	for k := 0; k <= 4; k++ {
 		i := (n - 1) * k / 4
 		x := xAt(i)
-		line(img, x, oy, x, oy+4, black, 1)
-		label(img, x-10, oy+18, fmt.Sprintf("%d", i+1))
+		raster.Line(img, x, oy, x, oy+4, black, 1)
+		raster.Label(img, x-10, oy+18, fmt.Sprintf("%d", i+1), labelInk)
 	}
-	label(img, panelW+plotPad, plotTitle, fmt.Sprintf("global d_max of each partial structure (mm), max %.4g mm", maxD))
-	label(img, ox+cw/2-40, plotH-8, "print step")
+	raster.Label(img, panelW+plotPad, plotTitle, fmt.Sprintf("global d_max of each partial structure (mm), max %.4g mm", maxD), labelInk)
+	raster.Label(img, ox+cw/2-40, plotH-8, "print step", labelInk)
 	return img, nil
 }
 
 // viridis approximates the viridis colour map at t in [0, 1].
+// labelInk is the colour of the plot's text.
+var labelInk = color.RGBA{0, 0, 0, 255}
+
 func viridis(t float64) color.RGBA {
 	stops := [...][3]float64{{68, 1, 84}, {59, 82, 139}, {33, 145, 140}, {94, 201, 98}, {253, 231, 37}}
 	t = math.Max(0, math.Min(1, t)) * float64(len(stops)-1)
@@ -185,49 +186,4 @@ func viridis(t float64) color.RGBA {
 	f := t - float64(i)
 	c := func(k int) uint8 { return uint8(stops[i][k] + (stops[i+1][k]-stops[i][k])*f + 0.5) }
 	return color.RGBA{c(0), c(1), c(2), 255}
-}
-
-// line draws a segment with Bresenham's algorithm, w pixels thick.
-func line(img *image.RGBA, x0, y0, x1, y1 int, c color.RGBA, w int) {
-	dx, dy := abs(x1-x0), -abs(y1-y0)
-	sx, sy := 1, 1
-	if x0 > x1 {
-		sx = -1
-	}
-	if y0 > y1 {
-		sy = -1
-	}
-	err := dx + dy
-	for {
-		for ox := 0; ox < w; ox++ {
-			for oy := 0; oy < w; oy++ {
-				img.SetRGBA(x0+ox, y0+oy, c)
-			}
-		}
-		if x0 == x1 && y0 == y1 {
-			return
-		}
-		e2 := 2 * err
-		if e2 >= dy {
-			err += dy
-			x0 += sx
-		}
-		if e2 <= dx {
-			err += dx
-			y0 += sy
-		}
-	}
-}
-
-func abs(x int) int {
-	if x < 0 {
-		return -x
-	}
-	return x
-}
-
-// label draws ASCII text with its baseline at (x, y).
-func label(img *image.RGBA, x, y int, text string) {
-	d := font.Drawer{Dst: img, Src: image.Black, Face: basicfont.Face7x13, Dot: fixed.P(x, y)}
-	d.DrawString(text)
 }
