@@ -16,7 +16,6 @@ import (
 	"fabcell/robot/extruder"
 	"fabcell/robot/extruder/boardsim"
 	"fabcell/robot/ur/kin"
-	"fabcell/robot/ur/script"
 	"fabcell/safety"
 
 	"github.com/golang/geo/r2"
@@ -550,8 +549,7 @@ func (e *ccfExecutor) Prepare(ctx context.Context, s *Step) error {
 		return err
 	}
 	pl, _ := s.Payload.(ccfPayload)
-	seq := d.Seq()
-	s.HW = map[string]int64{"nonce": int64(d.Nonce()), "seq_start": int64(seq) + 1, "seq_end": int64(seq) + int64(pl.robotCmds())}
+	s.HW = stepHW(d, pl.robotCmds())
 	return nil
 }
 
@@ -581,10 +579,7 @@ func (e *ccfExecutor) Do(ctx context.Context, s Step) error {
 	if err != nil {
 		return err
 	}
-	e.mu.Lock()
-	skip := e.skip[s.Seq]
-	delete(e.skip, s.Seq)
-	e.mu.Unlock()
+	skip := e.takeSkip(s.Seq)
 	if skip > 0 {
 		var done []RobotCmd
 		for _, c := range pl.Cmds {
@@ -614,11 +609,7 @@ func (e *ccfExecutor) Do(ctx context.Context, s Step) error {
 		if robot <= skip {
 			continue
 		}
-		err := e.motion(ctx, d, *c.Robot)
-		if errors.Is(err, script.ErrProtectiveStop) || errors.Is(err, script.ErrSafetyStop) {
-			err = d.AwaitAck(ctx, d.Seq())
-		}
-		if err != nil {
+		if err := e.runMotion(ctx, d, *c.Robot); err != nil {
 			return fmt.Errorf("robot command %d: %w", robot, err)
 		}
 	}

@@ -282,9 +282,37 @@ func (e *RobotExecutor) Prepare(ctx context.Context, s *Step) error {
 		return err
 	}
 	cmds, _ := s.Payload.([]RobotCmd)
-	seq := d.Seq()
-	s.HW = map[string]int64{"nonce": int64(d.Nonce()), "seq_start": int64(seq) + 1, "seq_end": int64(seq) + int64(len(cmds))}
+	s.HW = stepHW(d, len(cmds))
 	return nil
+}
+
+// stepHW is the journal's hardware reference of a step whose n robot
+// commands are about to be sent on d: the dispatcher instance and the
+// sequence numbers they will get.
+func stepHW(d *script.Dispatcher, n int) map[string]int64 {
+	seq := d.Seq()
+	return map[string]int64{"nonce": int64(d.Nonce()), "seq_start": int64(seq) + 1, "seq_end": int64(seq) + int64(n)}
+}
+
+// takeSkip returns, and forgets, how many robot commands of step seq had
+// completed before a restart (0 for a step that starts fresh).
+func (e *RobotExecutor) takeSkip(seq int) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	skip := e.skip[seq]
+	delete(e.skip, seq)
+	return skip
+}
+
+// runMotion executes one robot command and rides out a protective or
+// safety stop: the controller pauses the program, and after the operator
+// clears the stop and resumes, it finishes this command.
+func (e *RobotExecutor) runMotion(ctx context.Context, d *script.Dispatcher, c RobotCmd) error {
+	err := e.motion(ctx, d, c)
+	if errors.Is(err, script.ErrProtectiveStop) || errors.Is(err, script.ErrSafetyStop) {
+		err = d.AwaitAck(ctx, d.Seq())
+	}
+	return err
 }
 
 // Do executes the step's commands, riding out protective stops.
@@ -297,10 +325,7 @@ func (e *RobotExecutor) Do(ctx context.Context, s Step) error {
 	if err != nil {
 		return err
 	}
-	e.mu.Lock()
-	skip := e.skip[s.Seq]
-	delete(e.skip, s.Seq)
-	e.mu.Unlock()
+	skip := e.takeSkip(s.Seq)
 	if skip > 0 && skip < len(cmds) {
 		if err := e.reposition(ctx, d, cmds[:skip]); err != nil {
 			return fmt.Errorf("resume step part-way: %w", err)
@@ -310,13 +335,7 @@ func (e *RobotExecutor) Do(ctx context.Context, s Step) error {
 		if i < skip {
 			continue
 		}
-		err := e.motion(ctx, d, c)
-		if errors.Is(err, script.ErrProtectiveStop) || errors.Is(err, script.ErrSafetyStop) {
-			// The controller pauses the program; after the operator
-			// clears the stop and resumes, it finishes this command.
-			err = d.AwaitAck(ctx, d.Seq())
-		}
-		if err != nil {
+		if err := e.runMotion(ctx, d, c); err != nil {
 			return fmt.Errorf("command %d of %d: %w", i+1, len(cmds), err)
 		}
 	}
