@@ -9,10 +9,7 @@ import (
 	"math"
 
 	"fabcell/planners"
-
-	"golang.org/x/image/font"
-	"golang.org/x/image/font/basicfont"
-	"golang.org/x/image/math/fixed"
+	"fabcell/simulation/raster"
 )
 
 // PlotSizePx is the longer side of the plot artifact, in pixels.
@@ -55,7 +52,7 @@ func Plot(s *Session, title string) *image.RGBA {
 	for _, e := range g.Edges {
 		x0, y0 := at(e.A)
 		x1, y1 := at(e.B)
-		drawLine(img, x0, y0, x1, y1, 1, grey)
+		raster.ThickLine(img, x0, y0, x1, y1, 1, grey)
 	}
 	ms := s.Moves()
 	for i, m := range ms {
@@ -65,18 +62,18 @@ func Plot(s *Session, title string) *image.RGBA {
 		}
 		x0, y0 := at(m.From)
 		x1, y1 := at(m.To)
-		drawLine(img, x0, y0, x1, y1, 2.2, orderColor(f))
+		raster.ThickLine(img, x0, y0, x1, y1, 2.2, orderColor(f))
 	}
 	magenta := color.RGBA{220, 0, 200, 255}
 	for _, t := range s.Turns() {
 		if t.AngleRad > s.SharpTurnRad() {
 			x, y := at(t.Node)
-			drawRing(img, x, y, 7, 2, magenta)
+			raster.Ring(img, x, y, 7, 2, magenta)
 		}
 	}
 	if len(ms) > 0 {
 		x, y := at(ms[0].From)
-		drawDisc(img, x, y, 6, color.RGBA{0, 170, 0, 255})
+		raster.Disc(img, x, y, 6, color.RGBA{0, 170, 0, 255})
 		x, y = at(ms[len(ms)-1].To)
 		for dx := -5; dx <= 5; dx++ {
 			for dy := -5; dy <= 5; dy++ {
@@ -87,9 +84,7 @@ func Plot(s *Session, title string) *image.RGBA {
 	m := s.Metrics()
 	caption := fmt.Sprintf("%s: %g sharp turns (>%.0f deg), %.2f m fibre, %g/%d edges twice, one stroke=%g",
 		title, m["sharp_turns"], s.SharpTurnRad()*180/math.Pi, m["length_mm"]/1000, m["retraversed_edges"], g.NumEdges(), m["one_stroke"])
-	d := font.Drawer{Dst: img, Src: image.NewUniform(color.Black), Face: basicfont.Face7x13,
-		Dot: fixed.P(int(margin), int(header*0.6))}
-	d.DrawString(caption)
+	raster.Label(img, int(margin), int(header*0.6), caption, color.RGBA{0, 0, 0, 255})
 	return img
 }
 
@@ -110,34 +105,4 @@ func orderColor(f float64) color.RGBA {
 	}
 	k := 0.85 // a little darker than full saturation, readable on white
 	return color.RGBA{uint8(255 * r * k), uint8(255 * gg * k), uint8(255 * b * k), 255}
-}
-
-// drawLine draws a segment of the given width by stamping discs.
-func drawLine(img *image.RGBA, x0, y0, x1, y1, width float64, c color.RGBA) {
-	n := int(math.Ceil(math.Hypot(x1-x0, y1-y0)*2)) + 1
-	for i := 0; i <= n; i++ {
-		f := float64(i) / float64(n)
-		drawDisc(img, x0+(x1-x0)*f, y0+(y1-y0)*f, width/2, c)
-	}
-}
-
-func drawDisc(img *image.RGBA, cx, cy, r float64, c color.RGBA) {
-	for y := int(math.Floor(cy - r)); y <= int(math.Ceil(cy+r)); y++ {
-		for x := int(math.Floor(cx - r)); x <= int(math.Ceil(cx+r)); x++ {
-			if (float64(x)-cx)*(float64(x)-cx)+(float64(y)-cy)*(float64(y)-cy) <= r*r+0.25 {
-				img.SetRGBA(x, y, c)
-			}
-		}
-	}
-}
-
-func drawRing(img *image.RGBA, cx, cy, r, width float64, c color.RGBA) {
-	for y := int(math.Floor(cy - r - width)); y <= int(math.Ceil(cy+r+width)); y++ {
-		for x := int(math.Floor(cx - r - width)); x <= int(math.Ceil(cx+r+width)); x++ {
-			d := math.Hypot(float64(x)-cx, float64(y)-cy)
-			if math.Abs(d-r) <= width/2 {
-				img.SetRGBA(x, y, c)
-			}
-		}
-	}
 }

@@ -1,11 +1,13 @@
-// Package raster draws on RGBA images — Bresenham lines and bitmap-font
-// labels — for the process plots (toolpaths, displacement curves) and the
-// run report's charts.
+// Package raster draws on RGBA images — Bresenham lines, anti-gap thick
+// lines, discs and rings at sub-pixel positions, and bitmap-font labels —
+// for the process plots (toolpaths, displacement curves) and the run
+// report's charts.
 package raster
 
 import (
 	"image"
 	"image/color"
+	"math"
 
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
@@ -59,4 +61,40 @@ func abs(x int) int {
 func Label(img *image.RGBA, x, y int, text string, c color.RGBA) {
 	d := font.Drawer{Dst: img, Src: image.NewUniform(c), Face: basicfont.Face7x13, Dot: fixed.P(x, y)}
 	d.DrawString(text)
+}
+
+// ThickLine draws the segment (x0, y0)–(x1, y1), in pixel coordinates
+// with sub-pixel precision, width pixels wide, by stamping discs of
+// diameter width every half pixel along it (round caps and joins).
+func ThickLine(img *image.RGBA, x0, y0, x1, y1, width float64, c color.RGBA) {
+	n := int(math.Ceil(math.Hypot(x1-x0, y1-y0)*2)) + 1
+	for i := 0; i <= n; i++ {
+		f := float64(i) / float64(n)
+		Disc(img, x0+(x1-x0)*f, y0+(y1-y0)*f, width/2, c)
+	}
+}
+
+// Disc fills the pixels whose centres lie within r (+ a quarter pixel² of
+// slack, so r = 0.5 still covers the centre pixel) of (cx, cy).
+func Disc(img *image.RGBA, cx, cy, r float64, c color.RGBA) {
+	for y := int(math.Floor(cy - r)); y <= int(math.Ceil(cy+r)); y++ {
+		for x := int(math.Floor(cx - r)); x <= int(math.Ceil(cx+r)); x++ {
+			if (float64(x)-cx)*(float64(x)-cx)+(float64(y)-cy)*(float64(y)-cy) <= r*r+0.25 {
+				img.SetRGBA(x, y, c)
+			}
+		}
+	}
+}
+
+// Ring draws the circle of radius r about (cx, cy), width pixels wide
+// (pixels whose centre is within width/2 of the circle).
+func Ring(img *image.RGBA, cx, cy, r, width float64, c color.RGBA) {
+	for y := int(math.Floor(cy - r - width)); y <= int(math.Ceil(cy+r+width)); y++ {
+		for x := int(math.Floor(cx - r - width)); x <= int(math.Ceil(cx+r+width)); x++ {
+			d := math.Hypot(float64(x)-cx, float64(y)-cy)
+			if math.Abs(d-r) <= width/2 {
+				img.SetRGBA(x, y, c)
+			}
+		}
+	}
 }
