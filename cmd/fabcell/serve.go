@@ -252,14 +252,14 @@ func webToken(cfg config.Cell) (token, where string, err error) {
 	case cfg.Pendant.WebToken != "":
 		return cfg.Pendant.WebToken, "pendant.web_token", nil
 	case cfg.Pendant.WebTokenFile != "":
-		t, err := mes.ReadSecret(cfg.Pendant.WebTokenFile)
+		t, err := config.ReadSecret(cfg.Pendant.WebTokenFile)
 		if err != nil {
 			return "", "", fmt.Errorf("pendant.web_token_file: %w", err)
 		}
 		return t, cfg.Pendant.WebTokenFile, nil
 	}
 	path := filepath.Join(cfg.Controller.JournalDir, "web-token")
-	if t, err := mes.ReadSecret(path); err == nil && len(t) >= 16 {
+	if t, err := config.ReadSecret(path); err == nil && len(t) >= 16 {
 		return t, path, nil
 	}
 	var b [24]byte

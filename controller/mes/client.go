@@ -2,12 +2,7 @@ package mes
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
-	"net/url"
-	"os"
-	"strings"
 	"time"
 
 	"fabcell/config"
@@ -35,62 +30,6 @@ func ClientID(cfg config.MQTT, cell, suffix string) string {
 	return id + suffix
 }
 
-// ReadSecret reads a password or token file: the first line, without the
-// line break. An empty secret is an error.
-func ReadSecret(path string) (string, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
-	}
-	if len(data) > 4096 {
-		return "", fmt.Errorf("%s: larger than 4096 bytes", path)
-	}
-	s, _, _ := strings.Cut(string(data), "\n")
-	s = strings.TrimRight(s, "\r")
-	if s == "" {
-		return "", fmt.Errorf("%s: empty", path)
-	}
-	return s, nil
-}
-
-// TLSConfig builds the client TLS configuration of cfg.TLS (nil when the
-// broker URL is not a TLS scheme and no TLS file is configured).
-func TLSConfig(cfg config.MQTT, broker string) (*tls.Config, error) {
-	u, err := url.Parse(broker)
-	if err != nil {
-		return nil, fmt.Errorf("mqtt: broker %q: %w", broker, err)
-	}
-	secure := false
-	switch u.Scheme {
-	case "ssl", "tls", "mqtts", "wss", "tcps":
-		secure = true
-	}
-	t := cfg.TLS
-	if !secure && t.CAFile == "" && t.CertFile == "" {
-		return nil, nil
-	}
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: t.InsecureSkipVerify} //nolint:gosec // opt-in for tests
-	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("mqtt.tls.ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("mqtt.tls.ca_file %s: no PEM certificate found", t.CAFile)
-		}
-		tc.RootCAs = pool
-	}
-	if t.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("mqtt.tls.cert_file/key_file: %w", err)
-		}
-		tc.Certificates = []tls.Certificate{cert}
-	}
-	return tc, nil
-}
-
 // ClientOptions returns paho options for a client of the cell's broker
 // with the cell's settings: credentials (password or password_file), TLS,
 // keep-alive, a persistent session (CleanSession=false) under the stable
@@ -105,7 +44,7 @@ func ClientOptions(cfg config.MQTT, clientID string) (*paho.ClientOptions, error
 	}
 	switch {
 	case cfg.PasswordFile != "":
-		pw, err := ReadSecret(cfg.PasswordFile)
+		pw, err := config.ReadSecret(cfg.PasswordFile)
 		if err != nil {
 			return nil, fmt.Errorf("mqtt.password_file: %w", err)
 		}
@@ -113,7 +52,7 @@ func ClientOptions(cfg config.MQTT, clientID string) (*paho.ClientOptions, error
 	case cfg.Password != "":
 		o.SetPassword(cfg.Password)
 	}
-	tc, err := TLSConfig(cfg, broker)
+	tc, err := cfg.TLS.ClientConfig(broker)
 	if err != nil {
 		return nil, err
 	}

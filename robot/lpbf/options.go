@@ -2,13 +2,10 @@ package lpbf
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
-	"os"
-	"strings"
 	"time"
 
 	"fabcell/config"
@@ -113,7 +110,7 @@ func OptionsFromConfig(cell config.Cell) (Options, error) {
 	o.ClientID = id + "-lpbf"
 	switch {
 	case m.PasswordFile != "":
-		pw, err := readSecret(m.PasswordFile)
+		pw, err := config.ReadSecret(m.PasswordFile)
 		if err != nil {
 			return o, fmt.Errorf("mqtt.password_file: %w", err)
 		}
@@ -121,7 +118,7 @@ func OptionsFromConfig(cell config.Cell) (Options, error) {
 	default:
 		o.Password = m.Password
 	}
-	tc, err := tlsConfig(m.TLS, o.BrokerURL)
+	tc, err := m.TLS.ClientConfig(o.BrokerURL)
 	if err != nil {
 		return o, err
 	}
@@ -129,56 +126,3 @@ func OptionsFromConfig(cell config.Cell) (Options, error) {
 	return o, nil
 }
 
-// readSecret reads the first line of a secret file.
-func readSecret(path string) (string, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
-	}
-	if len(data) > 4096 {
-		return "", fmt.Errorf("%s: larger than 4096 bytes", path)
-	}
-	s, _, _ := strings.Cut(string(data), "\n")
-	s = strings.TrimRight(s, "\r")
-	if s == "" {
-		return "", fmt.Errorf("%s: empty", path)
-	}
-	return s, nil
-}
-
-// tlsConfig builds the client TLS configuration (nil for a plain broker
-// URL without TLS files).
-func tlsConfig(t config.TLS, broker string) (*tls.Config, error) {
-	u, err := url.Parse(broker)
-	if err != nil {
-		return nil, fmt.Errorf("mqtt: broker %q: %w", broker, err)
-	}
-	secure := false
-	switch u.Scheme {
-	case "ssl", "tls", "mqtts", "wss", "tcps":
-		secure = true
-	}
-	if !secure && t.CAFile == "" && t.CertFile == "" {
-		return nil, nil
-	}
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: t.InsecureSkipVerify} //nolint:gosec // explicit opt-in
-	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("mqtt.tls.ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("mqtt.tls.ca_file %s: no PEM certificate found", t.CAFile)
-		}
-		tc.RootCAs = pool
-	}
-	if t.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("mqtt.tls.cert_file/key_file: %w", err)
-		}
-		tc.Certificates = []tls.Certificate{cert}
-	}
-	return tc, nil
-}
