@@ -125,4 +125,3 @@ func OptionsFromConfig(cell config.Cell) (Options, error) {
 	o.TLS = tc
 	return o, nil
 }
-
