@@ -94,15 +94,7 @@ func Dial(ctx context.Context, opts Options) (*Link, error) {
 		SetDefaultPublishHandler(l.onMessage).
 		SetOnConnectHandler(l.onConnect).
 		SetConnectionLostHandler(l.onLost)
-	if opts.Username != "" {
-		po.SetUsername(opts.Username)
-	}
-	if opts.Password != "" {
-		po.SetPassword(opts.Password)
-	}
-	if opts.TLS != nil {
-		po.SetTLSConfig(opts.TLS)
-	}
+	SetCredentials(po, opts.Username, opts.Password, opts.TLS)
 	l.c = paho.NewClient(po)
 	if err := ConnectWithRetry(ctx, l.c, retry); err != nil {
 		l.Close()

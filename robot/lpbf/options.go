@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"fabcell/config"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
 )
 
 // Options configure a Link. Zero values take the documented defaults.
@@ -124,4 +126,19 @@ func OptionsFromConfig(cell config.Cell) (Options, error) {
 	}
 	o.TLS = tc
 	return o, nil
+}
+
+// SetCredentials sets the username, password and TLS configuration (those
+// that are non-empty) on a paho client's options; shared by the link and
+// the machine simulator.
+func SetCredentials(po *paho.ClientOptions, username, password string, tc *tls.Config) {
+	if username != "" {
+		po.SetUsername(username)
+	}
+	if password != "" {
+		po.SetPassword(password)
+	}
+	if tc != nil {
+		po.SetTLSConfig(tc)
+	}
 }

@@ -244,15 +244,7 @@ func Start(ctx context.Context, opts Options) (*Machine, error) {
 		SetConnectionLostHandler(func(_ paho.Client, err error) {
 			m.log.Info("lpbfsim: connection lost", "err", err)
 		})
-	if opts.Username != "" {
-		po.SetUsername(opts.Username)
-	}
-	if opts.Password != "" {
-		po.SetPassword(opts.Password)
-	}
-	if opts.TLS != nil {
-		po.SetTLSConfig(opts.TLS)
-	}
+	lpbf.SetCredentials(po, opts.Username, opts.Password, opts.TLS)
 	m.c = paho.NewClient(po)
 	m.wg.Add(1)
 	go m.run()
