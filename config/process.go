@@ -471,6 +471,38 @@ type LPBFProcess struct {
 	// scanned pixel counts as hot in hot_area_mm2 / hot_area_fraction.
 	HotThreshold float64 `yaml:"hot_threshold"`
 
+	// Planner-session rules of the LPBF session (fabcell extensions of
+	// Eq. 13 and the §11 jump rule, spec lsg-dqn.md §8.3, §11; package
+	// processes/lpbf, "Session rules"). They shape the moves the session
+	// offers and the reward it returns, so every planner that drives the
+	// session (lsg-dqn, greedy, bfs, random) follows them; the zigzag and
+	// chessboard baselines replay fixed orders and are not affected, and
+	// the shared evaluator is the same for all.
+	//
+	// MaxResidualHeat is the hot-spot rule, in units of HMax: a scan step
+	// onto a pixel whose residual heat (the uncapped field the evaluator
+	// reports as peak_temperature) exceeds it is not offered while a
+	// cooler neighbour is; when every unvisited neighbour is that hot the
+	// laser jumps (§11) — unless no unvisited pixel of the layer is cooler
+	// (then the coolest is taken). 0 = off; default 1.8 (chosen from the
+	// README comparison: below the lowest zig-zag/chessboard peak there,
+	// 1.84; lower values strand hot pixels at the end of a layer).
+	MaxResidualHeat float64 `yaml:"max_residual_heat"`
+	// Stranding is the Warnsdorff-like rule against pockets: a scan step
+	// that leaves an unvisited pixel with no unvisited neighbour (it can
+	// only be reached by a jump, or entered as a dead end) is "off" (Eq. 13
+	// alone), "mask" (not offered while a step stranding fewer pixels is)
+	// or "penalty" (StrandingPenalty·HMax subtracted from its reward per
+	// stranded pixel). Default "mask", penalty 1.
+	Stranding        string  `yaml:"stranding"`
+	StrandingPenalty float64 `yaml:"stranding_penalty"`
+	// RewardHeat is the temperature Eq. 13 reads: "capped" (the planner's
+	// field, capped at HMax as in the release) or "residual" (the
+	// uncapped residual heat, so the reward still tells moves apart above
+	// the cap; the reward of a scan step is then ≤ HMax but unbounded
+	// below). Default "capped".
+	RewardHeat string `yaml:"reward_heat"`
+
 	// ChessboardIslandMM is the island size of the chessboard baseline.
 	// ChessboardOrder is the island order: "checkerboard" (all islands of
 	// one colour in raster order, then the other colour) or "raster" (row
@@ -509,6 +541,10 @@ func (l *LPBFProcess) applyDefaults() {
 	def(&l.DecayWindow, 8)
 	def(&l.ThermalTolerance, 1e-4)
 	def(&l.HotThreshold, 0.5)
+	def(&l.MaxResidualHeat, 1.8)
+	def(&l.Stranding, "mask")
+	def(&l.StrandingPenalty, 1)
+	def(&l.RewardHeat, "capped")
 	def(&l.ChessboardIslandMM, 5)
 	def(&l.ChessboardOrder, "checkerboard")
 	def(&l.FieldSizeMM, 250)
@@ -549,6 +585,10 @@ func (l LPBFProcess) validate(v *validator) {
 	v.within("lpbf.decay_window", float64(l.DecayWindow), 1, 1000)
 	v.within("lpbf.thermal_tolerance", l.ThermalTolerance, 1e-12, 0.1)
 	v.within("lpbf.hot_threshold", l.HotThreshold, 0, 1)
+	v.within("lpbf.max_residual_heat", l.MaxResidualHeat, 0, 1000)
+	v.oneOf("lpbf.stranding", l.Stranding, "off", "mask", "penalty")
+	v.within("lpbf.stranding_penalty", l.StrandingPenalty, 0, 1000)
+	v.oneOf("lpbf.reward_heat", l.RewardHeat, "capped", "residual")
 	v.within("lpbf.chessboard_island_mm", l.ChessboardIslandMM, 0.1, 1000)
 	v.oneOf("lpbf.chessboard_order", l.ChessboardOrder, "checkerboard", "raster")
 	v.positive("lpbf.field_size_mm", l.FieldSizeMM)

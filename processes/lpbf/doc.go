@@ -12,7 +12,8 @@
 //     pixel graph with coverage "all nodes once", candidates = unvisited
 //     4-neighbours, the temperature field of package simulation/thermal
 //     updated incrementally on every Apply/Undo, the step reward of Eq. 13,
-//     the jump rule of §11 and NodeHeat for the LSG state (§5.1);
+//     the jump rule of §11, the session rules below and NodeHeat for the
+//     LSG state (§5.1);
 //   - the baselines "zigzag" (raster, alternating direction per row) and
 //     "chessboard" (square islands of lpbf.chessboard_island_mm, scan
 //     orientation alternating by island colour, islands in checkerboard or
@@ -52,6 +53,47 @@
 // on opposite sides of them are skipped — landing there would split a scan
 // line in two — unless every unvisited pixel is such a splitter. Ties go
 // to the lower node index.
+//
+// # Session rules (fabcell extensions of Eq. 13 and §11)
+//
+// Eq. 13 is myopic and reads a field capped at H_max: above the cap every
+// move looks equally hot, so a planner that follows it can curl around a
+// pixel, heat it from all sides and enter it last — the peak residual heat
+// (peak_temperature) of the plain Eq. 13 planner was the highest of all
+// planners on 7 of the 9 README layers. Three rules of the session, set in
+// the lpbf configuration, address that; they change which moves the
+// session offers and what it rewards, so every planner that drives the
+// session follows them (lsg-dqn, and greedy as its one-step version, bfs,
+// random), while the zigzag and chessboard baselines replay fixed orders
+// and the shared evaluator is the same for all.
+//
+//   - Hot-spot rule (lpbf.max_residual_heat, units of H_max, default 1.8,
+//     0 = off): LPBF practice — do not melt a pixel that is still hot. The
+//     session keeps the residual-heat field the evaluator measures (Residual:
+//     thermal.Field.NewResidual, the uncapped twin of the planner's field,
+//     stepped and undone with it, cost per step local as for the field), so
+//     planner and evaluator agree bit for bit. A scan step onto a neighbour
+//     whose residual heat exceeds the threshold is not offered while a
+//     cooler neighbour is; when all neighbours are that hot, none is offered
+//     and the planner takes the §11 jump — to the coolest, farthest unvisited
+//     pixel that does not split a scan line, "coolest" read on the residual
+//     field — and the hot pixel is scanned later, once it has cooled. When
+//     no unvisited pixel of the layer is at or below the threshold (the last
+//     pixels of a layer), the coolest pixel left is taken: a neighbour if it
+//     is one, else by a jump, which then may split a scan line.
+//   - Stranding (lpbf.stranding, default "mask"): a scan step from c to t
+//     strands the unvisited pixels next to c or t that have no unvisited
+//     neighbour left after it (they can only be entered from a dead end or
+//     by a jump, typically last and hot). "mask" offers only the steps that
+//     strand the fewest pixels (Warnsdorff's rule, local: ≤ 8 pixels × 4
+//     neighbours per step); "penalty" subtracts lpbf.stranding_penalty·H_max
+//     per stranded pixel from the reward instead.
+//   - Reward heat (lpbf.reward_heat, default "capped" = Eq. 13 as released):
+//     "residual" makes Eq. 13 read the residual heat, so moves still differ
+//     above the cap (scan-step reward H_max − R ≤ H_max, unbounded below).
+//
+// The defaults come from the README comparison (one run, nine layers).
+// With the rules off the session is Eq. 13 and §11 exactly as above.
 //
 // # Metrics
 //

@@ -1,16 +1,20 @@
 package lpbf
 
 import (
+	"math"
+
 	"fabcell/planners"
 	"fabcell/planners/graph"
 	"fabcell/simulation/thermal"
 )
 
 // Session is the planning state of one layer: the tracker (coverage: every
-// pixel once), the temperature field after every laser step, and the list
-// of unvisited pixels for the jump rule. Apply and Undo cost O(active set
-// of the field), independent of the layer size; Reward is O(1); Jump is
-// O(unvisited pixels).
+// pixel once), the temperature field after every laser step, the
+// residual-heat field when a session rule reads it (package comment,
+// "Session rules"), and the list of unvisited pixels for the jump rule.
+// Apply and Undo cost O(active set of the fields), independent of the
+// layer size; Reward is O(1); Candidates is O(1), O(active set) when every
+// neighbour is above the hot-spot threshold; Jump is O(unvisited pixels).
 type Session struct {
 	*planners.Tracker
 	proc  *Process
@@ -23,6 +27,45 @@ type Session struct {
 	undoIdx   []int32 // per applied move: where its target was removed, -1 if not
 	jumpBuf   []planners.Move
 	evalField *thermal.Field
+
+	rules rules
+	// resid is the residual-heat field (uncapped twin of field, stepped
+	// with it; thermal.Field.NewResidual), nil when no rule reads it.
+	resid *thermal.Field
+}
+
+// rules are the session rules of the lpbf configuration, fabcell
+// extensions of Eq. 13 and the §11 jump rule (spec lsg-dqn.md §8.3, §11;
+// package comment, "Session rules"): Eq. 13 alone is myopic and reads a
+// field capped at H_max, so above the cap every move looks equally hot and
+// the laser can curl around a pixel and enter it last; the hot-spot rule
+// and the stranding mask keep it out of such pixels, the residual reward
+// lets Eq. 13 see above the cap.
+type rules struct {
+	maxResid      float64 // hot-spot threshold in the units of T (MaxResidualHeat·H_max); 0 = off
+	strand        strandMode
+	strandPenalty float64 // per stranded pixel, units of T
+	residReward   bool    // Eq. 13 reads the residual heat
+}
+
+type strandMode uint8
+
+const (
+	strandOff strandMode = iota
+	strandMask
+	strandPenalty
+)
+
+func rulesFromConfig(p *Process) rules {
+	c, h := p.cfg.LPBF, p.tp.HMax
+	r := rules{maxResid: c.MaxResidualHeat * h, strandPenalty: c.StrandingPenalty * h, residReward: c.RewardHeat == "residual"}
+	switch c.Stranding {
+	case "mask":
+		r.strand = strandMask
+	case "penalty":
+		r.strand = strandPenalty
+	}
+	return r
 }
 
 var (
@@ -32,12 +75,23 @@ var (
 )
 
 func newSession(p *Process, g *graph.Graph, lat *Lattice, f *thermal.Field) *Session {
-	return &Session{
+	s := &Session{
 		Tracker: planners.NewTracker(g, planners.NodesOnce),
 		proc:    p, lat: lat, field: f, hmax: p.tp.HMax,
-		pos: make([]int32, g.NumNodes()),
+		pos:   make([]int32, g.NumNodes()),
+		rules: rulesFromConfig(p),
 	}
+	if s.rules.maxResid > 0 || s.rules.residReward {
+		s.resid = f.NewResidual()
+	}
+	return s
 }
+
+// Residual returns the residual-heat field (read only): the uncapped twin
+// of Field that the evaluator's residual-heat metrics are computed from,
+// or nil when no session rule needs it (lpbf.max_residual_heat 0 and
+// lpbf.reward_heat capped).
+func (s *Session) Residual() *thermal.Field { return s.resid }
 
 // Field returns the live temperature field (read only).
 func (s *Session) Field() *thermal.Field { return s.field }
@@ -65,6 +119,10 @@ func (s *Session) Begin(v int) error {
 	}
 	s.field.Reset()
 	s.field.Step(v)
+	if s.resid != nil {
+		s.resid.Reset()
+		s.resid.Step(v)
+	}
 	n := s.G.NumNodes()
 	s.unvisited = s.unvisited[:0]
 	for u := 0; u < n; u++ {
@@ -78,15 +136,154 @@ func (s *Session) Begin(v int) error {
 	return nil
 }
 
-// Candidates implements planners.Session: unvisited 4-neighbours.
-func (s *Session) Candidates(dst []planners.Move) []planners.Move { return s.BaseCandidates(dst) }
+// Candidates implements planners.Session: the unvisited 4-neighbours,
+// filtered by the session rules (package comment, "Session rules"):
+// with the hot-spot rule, neighbours whose residual heat exceeds
+// lpbf.max_residual_heat are dropped while a cooler one is left, and none
+// is offered (the planner then jumps, §11) when all are that hot but a
+// cooler unvisited pixel exists elsewhere; with stranding "mask", only the
+// remaining moves that strand the fewest pixels are offered. Cost O(1)
+// per call, O(active set of the field) when every neighbour is hot.
+func (s *Session) Candidates(dst []planners.Move) []planners.Move {
+	n0 := len(dst)
+	dst = s.BaseCandidates(dst)
+	if len(dst)-n0 == 0 {
+		return dst
+	}
+	if thr := s.rules.maxResid; thr > 0 {
+		k := n0
+		for _, m := range dst[n0:] {
+			if s.resid.Temp(m.To) <= thr {
+				dst[k] = m
+				k++
+			}
+		}
+		switch {
+		case k > n0:
+			dst = dst[:k]
+		case s.coolUnvisited():
+			return dst[:n0] // every neighbour is hot: jump
+		default:
+			// The whole rest of the layer is hot (the end of a layer, or
+			// of a part that is all within the kernel radius): melt the
+			// coolest pixel left — a neighbour if it is one, else jump
+			// there (Jump does the same in this state).
+			lo := s.coolestUnvisited()
+			k = n0
+			for _, m := range dst[n0:] {
+				if s.resid.Temp(m.To) <= lo {
+					dst[k] = m
+					k++
+				}
+			}
+			dst = dst[:k]
+			if k == n0 {
+				return dst
+			}
+		}
+	}
+	if s.rules.strand == strandMask && len(dst)-n0 > 1 {
+		cur := s.Current()
+		best := -1
+		for _, m := range dst[n0:] {
+			if c := s.strands(cur, m.To); best < 0 || c < best {
+				best = c
+			}
+		}
+		k := n0
+		for _, m := range dst[n0:] {
+			if s.strands(cur, m.To) == best {
+				dst[k] = m
+				k++
+			}
+		}
+		dst = dst[:k]
+	}
+	return dst
+}
+
+// coolUnvisited reports whether some unvisited pixel has residual heat ≤
+// the hot-spot threshold. Only pixels of the field's active set can be
+// hotter than 0, so it counts the hot unvisited ones there: O(active set).
+func (s *Session) coolUnvisited() bool {
+	hot := 0
+	thr := s.rules.maxResid
+	for _, v := range s.resid.Active() {
+		if s.pos[v] >= 0 && s.resid.Temp(int(v)) > thr {
+			hot++
+		}
+	}
+	return hot < len(s.unvisited)
+}
+
+// coolestUnvisited returns the lowest residual heat of an unvisited
+// pixel when every unvisited pixel is hotter than 0 (all lie in the active
+// set; O(active set)), 0 otherwise.
+func (s *Session) coolestUnvisited() float64 {
+	n, lo := 0, math.Inf(1)
+	for _, v := range s.resid.Active() {
+		if s.pos[v] >= 0 {
+			n++
+			lo = math.Min(lo, s.resid.Temp(int(v)))
+		}
+	}
+	if n < len(s.unvisited) {
+		return 0
+	}
+	return lo
+}
+
+// strands returns the number of unvisited pixels that a scan step from
+// cur to t leaves without an unvisited neighbour (stranded pixels, which
+// can only be entered from a dead end or by a jump): neighbours of t other
+// than cur whose only unvisited neighbour is t, and neighbours of cur
+// other than t that already have none. Cost O(1) (≤ 8 pixels × 4
+// neighbours).
+func (s *Session) strands(cur, t int) int {
+	n := 0
+	for _, h := range s.G.Neighbors(t) {
+		if u := int(h.To); u != cur && s.Visits(u) == 0 && s.freeDegree(u, t) == 0 {
+			n++
+		}
+	}
+	if cur >= 0 {
+		for _, h := range s.G.Neighbors(cur) {
+			if u := int(h.To); u != t && s.Visits(u) == 0 && s.freeDegree(u, t) == 0 {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// freeDegree returns the number of unvisited neighbours of u other than
+// except.
+func (s *Session) freeDegree(u, except int) int {
+	n := 0
+	for _, h := range s.G.Neighbors(u) {
+		if w := int(h.To); w != except && s.Visits(w) == 0 {
+			n++
+		}
+	}
+	return n
+}
 
 // Reward implements planners.Session (Eq. 13 without D(k); package
-// comment): H_max − T(m.To) − H_max·[m is not a scan step onto a new pixel].
+// comment): H_max − T(m.To) − H_max·[m is not a scan step onto a new
+// pixel], T the capped field or, with lpbf.reward_heat residual, the
+// residual heat; with stranding "penalty" a scan step loses
+// lpbf.stranding_penalty·H_max per pixel it strands.
 func (s *Session) Reward(m planners.Move) float64 {
-	r := s.hmax - s.field.Temp(m.To)
+	t := s.field.Temp(m.To)
+	if s.rules.residReward {
+		t = s.resid.Temp(m.To)
+	}
 	if m.Kind != planners.Print || s.Visits(m.To) > 0 {
-		r -= s.hmax
+		return -t // (H_max − T) − H_max, without the rounding
+	}
+	r := s.hmax - t
+	if s.rules.strand == strandPenalty {
+		r -= s.rules.strandPenalty * float64(s.strands(m.From, m.To))
 	}
 	return r
 }
@@ -105,6 +302,9 @@ func (s *Session) Apply(m planners.Move) {
 	fresh := s.Visits(m.To) == 0
 	s.ApplyBase(m)
 	s.field.Step(m.To)
+	if s.resid != nil {
+		s.resid.Step(m.To)
+	}
 	idx := int32(-1)
 	if fresh {
 		idx = s.pos[m.To]
@@ -122,6 +322,9 @@ func (s *Session) Apply(m planners.Move) {
 func (s *Session) Undo() {
 	m := s.UndoBase()
 	s.field.Undo()
+	if s.resid != nil {
+		s.resid.Undo()
+	}
 	idx := s.undoIdx[len(s.undoIdx)-1]
 	s.undoIdx = s.undoIdx[:len(s.undoIdx)-1]
 	if idx >= 0 { // reverse the swap-remove: the list order is restored too
@@ -143,11 +346,18 @@ func (s *Session) Unvisited() int { return len(s.unvisited) }
 
 // Jump implements planners.Session (spec §11; package comment): a single
 // Jump to the coolest unvisited pixel, the farthest one among equally cool
-// pixels, skipping pixels that would split a scan line.
+// pixels, skipping pixels that would split a scan line. "Coolest" reads
+// the residual heat when the session keeps it (Residual), the capped field
+// otherwise. With the hot-spot rule a splitting pixel at or below the
+// threshold is preferred to a hotter non-splitting one.
 func (s *Session) Jump() []planners.Move {
 	cur := s.Current()
 	if cur < 0 || len(s.unvisited) == 0 {
 		return nil
+	}
+	temp := s.field
+	if s.resid != nil {
+		temp = s.resid
 	}
 	pc := s.G.Pos[cur]
 	type key struct {
@@ -163,11 +373,15 @@ func (s *Session) Jump() []planners.Move {
 		}
 		return a.v < b.v
 	}
+	// When no pixel left is at or below the hot-spot threshold, the
+	// coolest one is taken even if it splits a scan line (Candidates
+	// offers no neighbour then only if it is cooler than all of them).
+	anySplit := s.rules.maxResid > 0 && !s.coolUnvisited()
 	best, anyK := key{v: -1}, key{v: -1}
 	for _, v := range s.unvisited {
 		q := s.G.Pos[v]
 		dx, dy := q.X-pc.X, q.Y-pc.Y
-		k := key{t: s.field.Temp(int(v)), d: dx*dx + dy*dy, v: v}
+		k := key{t: temp.Temp(int(v)), d: dx*dx + dy*dy, v: v}
 		if anyK.v < 0 || better(k, anyK) {
 			anyK = k
 		}
@@ -175,7 +389,7 @@ func (s *Session) Jump() []planners.Move {
 			best = k
 		}
 	}
-	if best.v < 0 {
+	if best.v < 0 || anySplit || (s.rules.maxResid > 0 && best.t > s.rules.maxResid && anyK.t <= s.rules.maxResid) {
 		best = anyK
 	}
 	s.jumpBuf = append(s.jumpBuf[:0], planners.Move{From: cur, To: int(best.v), Kind: planners.Jump, Edge: -1})

@@ -105,9 +105,11 @@ func TestSessionUndoExact(t *testing.T) {
 }
 
 // Reward is Eq. 13 without D(k): H_max − T(to) for a scan step, −T(to) for
-// a jump or a travel onto a scanned pixel; NodeHeat is T/H_max.
+// a jump or a travel onto a scanned pixel; NodeHeat is T/H_max. The
+// session rules are off here (Eq. 13 as in the paper; rules_test.go covers
+// them): the walk relies on the last move being a scan step.
 func TestRewardEq13(t *testing.T) {
-	p := testProcess(t, func(c *config.Cell) { c.LPBF.HMax = 2.5 })
+	p := testProcess(t, func(c *config.Cell) { c.LPBF.HMax, c.LPBF.MaxResidualHeat, c.LPBF.Stranding = 2.5, 0, "off" })
 	g := maskGraph(t, 12, 12, func(c, r int) bool { return true })
 	s := session(t, p, g)
 	if err := s.Begin(5); err != nil {

@@ -159,6 +159,13 @@
 // track). R is a heat content in units of H_max, not a thermometer reading
 // above the melt temperature.
 //
+// A planner that wants to see R_k while it plans keeps a residual field
+// beside its own (Field.NewResidual: a cold uncapped field sharing the
+// kernel index, stepped and undone with the planner's field); before the
+// laser reaches v its Temp(v) is, bit for bit, the R_k that Evaluate
+// reports. The LPBF session's hot-spot rule reads it (package
+// processes/lpbf, "Session rules").
+//
 // Two alternatives were measured and rejected because they do not depend
 // on the scan order: the largest T at a scanned pixel outside the laser's
 // current kernel disc is the trail of the laser's own track one kernel

@@ -189,11 +189,25 @@ func (f *Field) uncappedTwin() *Field {
 		return nil
 	}
 	if f.twin == nil {
-		p := f.p
-		p.Uncapped = true
-		n := len(f.t)
-		f.twin = &Field{g: f.g, p: p, rMM: f.rMM, eps: f.eps, alpha: f.alpha, idx: f.idx, depth: f.depth,
-			t: make([]float64, n), stamp: make([]uint32, n), slot: make([]int32, n), noSnap: true}
+		f.twin = f.NewResidual()
+		f.twin.noSnap = true // Evaluate never undoes
 	}
 	return f.twin
+}
+
+// NewResidual returns a new cold uncapped field (Params.Uncapped) with f's
+// graph, model, parameters and kernel index (shared, read only) and its own
+// state and undo snapshots: the residual-heat field U that Evaluate steps
+// alongside f. Stepped with the same laser order from a Reset, its
+// Temp(v) before the laser reaches v is exactly the R_k that Evaluate
+// reports (Report.PeakResidual, ResidualP95, MeanResidual), so a planner
+// that keeps one beside its own field sees the values it will be measured
+// with. Cost per Step/Undo as for f (local, independent of the layer
+// size).
+func (f *Field) NewResidual() *Field {
+	p := f.p
+	p.Uncapped = true
+	n := len(f.t)
+	return &Field{g: f.g, p: p, rMM: f.rMM, eps: f.eps, alpha: f.alpha, idx: f.idx, depth: f.depth,
+		t: make([]float64, n), stamp: make([]uint32, n), slot: make([]int32, n)}
 }

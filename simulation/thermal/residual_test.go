@@ -249,3 +249,66 @@ func TestUndoAfterEvaluate(t *testing.T) {
 		}
 	}
 }
+
+// NewResidual: a residual field stepped beside the planner's field shows,
+// before each step, exactly the R_k that Evaluate reports (bit for bit,
+// per node and peak), for both models; Undo on it is exact and the
+// evaluator's own twin is not disturbed by it.
+func TestNewResidualMatchesEvaluate(t *testing.T) {
+	g := holed(t, 20)
+	for _, model := range []Model{Diffusion, Decay} {
+		p := defaultParams(t)
+		p.Model = model
+		if model == Decay {
+			p.Decay, p.Window = 0.52, 8
+		}
+		order := walk(g, 400, 3)
+		f := newField(t, g, p)
+		rep, err := Evaluate(f, order, 0.5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := f.NewResidual()
+		if !r.Params().Uncapped || r.Steps() != 0 {
+			t.Fatalf("%v: NewResidual is not a cold uncapped field: %+v, %d steps", model, r.Params(), r.Steps())
+		}
+		got := make([]float64, g.NumNodes())
+		peak := 0.0
+		for k, v := range order {
+			if k > 0 {
+				got[v] = math.Max(got[v], r.Temp(v))
+				peak = math.Max(peak, r.Temp(v))
+			}
+			r.Step(v)
+		}
+		for v := range got {
+			if math.Float64bits(got[v]) != math.Float64bits(rep.Residual[v]) {
+				t.Fatalf("%v: node %d: residual field %v, Evaluate %v", model, v, got[v], rep.Residual[v])
+			}
+		}
+		if peak != rep.PeakResidual || peak <= p.HMax {
+			t.Fatalf("%v: peak %v, Evaluate %v (want above h_max for this walk)", model, peak, rep.PeakResidual)
+		}
+		// exact Undo: back 37 steps, compare with a replay of the prefix
+		for range 37 {
+			r.Undo()
+		}
+		ref := f.NewResidual()
+		for _, v := range order[:len(order)-37] {
+			ref.Step(v)
+		}
+		for v := range ref.t {
+			if math.Float64bits(r.Temp(v)) != math.Float64bits(ref.Temp(v)) {
+				t.Fatalf("%v: node %d after Undo: %v, replay %v", model, v, r.Temp(v), ref.Temp(v))
+			}
+		}
+		// the evaluator's twin is separate: a second Evaluate is unchanged
+		rep2, err := Evaluate(f, order, 0.5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep2.PeakResidual != rep.PeakResidual {
+			t.Fatalf("%v: Evaluate after NewResidual: peak %v, was %v", model, rep2.PeakResidual, rep.PeakResidual)
+		}
+	}
+}

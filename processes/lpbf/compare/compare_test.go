@@ -22,6 +22,7 @@ var (
 	tableOut    = flag.String("table-out", "", "with -table: also write the markdown table to this file")
 	tableOnly   = flag.String("layers", "", "with -table: comma-separated layer names to run (default all)")
 	tableConfig = flag.String("config", "testdata/lpbf-fast.yaml", "cell configuration of the comparison")
+	tablePlan   = flag.String("planners", "", "with -table: comma-separated planner names to run (default all)")
 )
 
 // layers are the test layers: the generated masks (package masks) and
@@ -160,11 +161,15 @@ func TestTable(t *testing.T) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "| layer | pixels | planner | hot area (mm²) | hot_area_fraction | peak_temperature | residual_heat_p95 | mean_residual_heat | peak_preheat | mean_preheat | capped_steps | jumps | scan_vectors | scan_time_s | planning CPU s (wall s) |\n")
 	fmt.Fprintf(&b, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	names := plannerNames
+	if *tablePlan != "" {
+		names = strings.Split(*tablePlan, ",")
+	}
 	for _, l := range layers {
 		if len(want) > 0 && !want[l.name] {
 			continue
 		}
-		for _, name := range plannerNames {
+		for _, name := range names {
 			o := planLayer(t, cfg, name, l.path)
 			m := o.metrics
 			row := fmt.Sprintf("| %s | %d | %s | %.5f | %.3e | %.3f | %.3f | %.4f | %.3f | %.4f | %.0f | %.0f | %.0f | %.3f | %.1f (%.1f) |",
