@@ -41,6 +41,7 @@ a re-compiled file against its original from the text of both.`,
 type gcodeFlags struct {
 	matching, scope, retractWhen, seams, junction string
 	noRunReorder, force                           bool
+	noSlicerLimits                                bool
 }
 
 func (f *gcodeFlags) register(cmd *cobra.Command) {
@@ -51,6 +52,11 @@ func (f *gcodeFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.junction, "junction", "", "time model junctions: auto, deviation or jerk (default from config: auto)")
 	cmd.Flags().BoolVar(&f.noRunReorder, "no-run-reorder", false, "skip the 2-opt/Or-opt pass over runs (the paper's construction only)")
 	cmd.Flags().BoolVar(&f.force, "force", false, "emit reordered layers even when the estimate is not faster (measurements only)")
+	registerSlicerLimits(cmd, &f.noSlicerLimits)
+}
+
+func registerSlicerLimits(cmd *cobra.Command, v *bool) {
+	cmd.Flags().BoolVar(v, "no-slicer-limits", false, "time files of slicers with a fixed machine model (legacy Cura) with the configured limits instead")
 }
 
 // options merges the configuration's gcode section with the flags.
@@ -82,6 +88,9 @@ func (f *gcodeFlags) options(cmd *cobra.Command) (gcode.Options, error) {
 		return o, usageError{err}
 	}
 	o.ForceReorder = f.force
+	if f.noSlicerLimits {
+		o.Timing.SlicerLimits = false
+	}
 	return o, nil
 }
 
@@ -291,6 +300,7 @@ func newGcodeEstimateCmd() *cobra.Command {
 	var (
 		asJSON   bool
 		junction string
+		noSlicer bool
 	)
 	cmd := &cobra.Command{
 		Use:   "estimate FILE...",
@@ -303,7 +313,7 @@ slicer's embedded estimate (PrusaSlicer "estimated printing time (normal mode)",
 agree.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			fl := gcodeFlags{junction: junction}
+			fl := gcodeFlags{junction: junction, noSlicerLimits: noSlicer}
 			opt, err := fl.options(cmd)
 			if err != nil {
 				return err
@@ -324,7 +334,7 @@ agree.`,
 				}
 				if asJSON {
 					m := map[string]any{
-						"file": path, "estimate_s": r.Seconds, "junction": r.Junction.String(),
+						"file": path, "estimate_s": r.Seconds, "junction": r.Junction.String(), "machine_model": machineModel(r),
 						"print_s": r.ByClass[timing.ClassPrint], "travel_s": r.ByClass[timing.ClassTravel],
 						"retract_s": r.ByClass[timing.ClassRetract], "z_s": r.ByClass[timing.ClassZ],
 						"dwell_s": r.DwellS, "home_s": r.HomeS, "travel_mm": r.TravelMM, "retracts": r.Retracts,
@@ -350,11 +360,20 @@ agree.`,
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.Flags().StringVar(&junction, "junction", "", "junction model: auto, deviation or jerk (default from config: auto)")
+	registerSlicerLimits(cmd, &noSlicer)
 	return cmd
 }
 
+// machineModel names the limits an estimate started from.
+func machineModel(r timing.Result) string {
+	if r.Model != "" {
+		return "slicer's model: " + r.Model
+	}
+	return "configured limits"
+}
+
 func printEstimate(w io.Writer, path string, r timing.Result) {
-	fmt.Fprintf(w, "%s: estimated %s (%.1f s; %s, look-ahead %d blocks)\n", path, fmtDuration(r.Seconds), r.Seconds, r.Junction, r.Limits.Lookahead)
+	fmt.Fprintf(w, "%s: estimated %s (%.1f s; %s, %s, look-ahead %d blocks)\n", path, fmtDuration(r.Seconds), r.Seconds, machineModel(r), r.Junction, r.Limits.Lookahead)
 	fmt.Fprintf(w, "  print %.1f s, travel %.1f s, retract %.1f s, z %.1f s, dwell %.1f s, homing %.1f s\n",
 		r.ByClass[timing.ClassPrint], r.ByClass[timing.ClassTravel], r.ByClass[timing.ClassRetract], r.ByClass[timing.ClassZ], r.DwellS, r.HomeS)
 	fmt.Fprintf(w, "  %d lines, %d extrusion moves, travel %.1f mm, %d retractions\n", r.Lines, r.ExtrusionMoves, r.TravelMM, r.Retracts)

@@ -176,8 +176,17 @@ func (c *compiler) exitMove(end [3]float64) {
 	from := ir.Vec{end[0], end[1]}
 	d := math.Hypot(ep.p[0]-end[0], ep.p[1]-end[1])
 	wrap := s.ok && d >= s.minTravelMM && ep.r <= 1e-9 && !s.firmware
-	if wrap && !ep.resync && c.opt.Retract == RetractCrossing && c.emit.cross != nil {
-		wrap = c.emit.cross(from, ep.p)
+	// The next chunk's travel retracts by the next chunk's perimeters when
+	// it is planned, else (no perimeter index) whenever it is long enough.
+	var cross func(a, b ir.Vec) bool
+	if n := c.next; n != nil && n.kind == jobChunk && n.n >= 2 && n.reason == "" {
+		cross = n.cross
+		if c.verb == nil { // the helper: its own query scratch
+			cross = n.crossV
+		}
+	}
+	if wrap && !ep.resync && c.opt.Retract == RetractCrossing && cross != nil {
+		wrap = cross(from, ep.p)
 	}
 	ff := c.emit.st.ff
 	if wrap {

@@ -217,6 +217,7 @@ func Optimize(ctx context.Context, r io.Reader, w io.Writer, opt Options) (Repor
 	}
 	step(nil)
 	wg.Wait()
+	pool.release()
 	rep := wr.rep
 	rep.LinesIn = rd.lines
 	rep.Layers = rd.layers
@@ -234,6 +235,8 @@ func Optimize(ctx context.Context, r io.Reader, w io.Writer, opt Options) (Repor
 	if err := wr.out.Flush(); err != nil {
 		return rep, fmt.Errorf("gcode: write: %w", err)
 	}
+	wr.out.Reset(nil)
+	spareOut.Put(wr.out)
 	return rep, nil
 }
 
@@ -342,6 +345,7 @@ func (rd *reader) line(l *parse.Line) error {
 		return err
 	}
 	rd.meta.Observe(l)
+	rd.est.AssumeSlicer(&rd.meta)
 	k := rd.classify(l, op, prevAbs, prevAbsE, prevInch)
 	if (k == cSetting || k == cAttr || k == cFeature) && !rd.slotAvailable(l, k) {
 		k = cBarrier
@@ -361,8 +365,8 @@ func (rd *reader) line(l *parse.Line) error {
 		rd.est.Line(l, op, rd.m)
 		rd.updateRes(l)
 		b := &job{kind: jobBarrier, line: append([]byte(nil), l.Raw...), sensitive: positionSensitive(l),
-			toRelative: !rd.m.AbsXYZ,
-			pos:        rd.m.Pos(), eLog: rd.m.LogicalE(), feed: rd.m.FeedMM, ff: rd.m.FeedFactor, flow: rd.m.FlowFactor,
+			toRelative: !rd.m.AbsXYZ, toInch: rd.m.Inches,
+			pos: rd.m.Pos(), eLog: rd.m.LogicalE(), feed: rd.m.FeedMM, ff: rd.m.FeedFactor, flow: rd.m.FlowFactor,
 			relE: rd.m.ERelative(), dec: rd.dec, offset: rd.m.Offset()}
 		b.barrierState = cloneState(rd.curState)
 		b.slots = rd.slots.snapshot()
@@ -483,9 +487,17 @@ func (rd *reader) classify(l *parse.Line, op parse.Op, prevAbs, prevAbsE, prevIn
 // "tool H.. W..".
 func attrFamily(cm []byte) (string, bool) {
 	if i := bytes.IndexByte(cm, ':'); i > 0 && i <= 8 {
-		switch string(cm[:i]) {
-		case "TYPE", "WIDTH", "HEIGHT", "MESH", "FEATURE":
-			return string(cm[:i]), true
+		switch string(cm[:i]) { // returns constants: no allocation
+		case "TYPE":
+			return "TYPE", true
+		case "WIDTH":
+			return "WIDTH", true
+		case "HEIGHT":
+			return "HEIGHT", true
+		case "MESH":
+			return "MESH", true
+		case "FEATURE":
+			return "FEATURE", true
 		}
 	}
 	if bytes.HasPrefix(cm, []byte("feature ")) {
@@ -731,8 +743,17 @@ type compiler struct {
 	verb *compiler
 }
 
+// spareOut keeps output buffers (1 MiB) between Optimize calls.
+var spareOut sync.Pool
+
 func newWriter(w io.Writer, opt Options) *compiler {
-	c := &compiler{opt: opt, out: bufio.NewWriterSize(w, 1<<20), cand: timing.NewEstimator(opt.Timing)}
+	out, _ := spareOut.Get().(*bufio.Writer)
+	if out == nil {
+		out = bufio.NewWriterSize(w, 1<<20)
+	} else {
+		out.Reset(w)
+	}
+	c := &compiler{opt: opt, out: out, cand: timing.NewEstimator(opt.Timing)}
 	c.emit.init(c)
 	c.verb = &compiler{opt: opt, cand: timing.NewEstimator(opt.Timing)}
 	c.verb.emit.init(c.verb)

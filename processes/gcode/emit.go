@@ -57,6 +57,10 @@ type emitter struct {
 
 	rOrigTail float64 // input retraction depth after the last line handled
 
+	// modal: the emitted stream is in relative or inch XYZ mode, where
+	// the emitter generates no motion (see barrier)
+	modal bool
+
 	// chunk context for generated lines
 	relE   bool
 	offset [3]float64
@@ -438,6 +442,60 @@ func (e *emitter) timeSettingLines(b []byte) {
 	}
 }
 
+// relResync is resync in relative XYZ mode: relative moves by the
+// difference between the input's position and the emitted one (Z up
+// first, down last; retracting around a long travel as resync does).
+func (e *emitter) relResync() {
+	a, o := e.st.act, e.st.orig
+	if a == o {
+		return
+	}
+	s := &e.c.style.cur
+	rel := func(axis byte, d float64, dec int) {
+		e.buf = append(e.buf, ' ', axis)
+		e.buf = appendFixed(e.buf, d, dec)
+	}
+	moveZ := func(z float64) {
+		e.buf = append(e.buf, "G1"...)
+		rel('Z', z-e.st.act[2], max(e.c.dec.z, 3))
+		e.appendF(s.zFeed)
+		e.nl()
+		to := e.st.act
+		to[2] = z
+		mv := parse.Move{From: e.st.act, To: to, FeedMM: s.zFeed}
+		e.timeMove(&mv)
+		e.st.act = to
+	}
+	if o[2] > a[2] {
+		moveZ(o[2])
+	}
+	if a[0] != o[0] || a[1] != o[1] {
+		d := math.Hypot(o[0]-a[0], o[1]-a[1])
+		wrap := e.st.rOrig <= 1e-9 && s.ok && d >= s.minTravelMM
+		if wrap {
+			e.retract()
+		}
+		from := e.st.act
+		e.buf = append(e.buf, "G1"...)
+		e.appendF(s.travelFeed)
+		rel('X', o[0]-from[0], e.c.dec.xy)
+		rel('Y', o[1]-from[1], e.c.dec.xy)
+		e.nl()
+		to := [3]float64{o[0], o[1], from[2]}
+		mv := parse.Move{From: from, To: to, FeedMM: s.travelFeed}
+		e.timeMove(&mv)
+		e.travelMM += d
+		e.st.act = to
+		if wrap {
+			e.unretract(0)
+		}
+	}
+	if e.st.act[2] != o[2] {
+		moveZ(o[2])
+	}
+	e.st.path = e.st.path[:0]
+}
+
 // resync travels to the input's XY (and Z) position.
 func (e *emitter) resync() {
 	a, o := e.st.act, e.st.orig
@@ -471,6 +529,13 @@ func (e *emitter) verbatim(it *item, before []slotVal) {
 	e.syncSettings(before)
 	raw := c.raw(it)
 	wrap := false
+	if it.mi >= 0 && e.modal && it.rel {
+		// Relative XYZ: the input's move is copied; if it moves in XY, or
+		// Z differs, it must start where the input's started.
+		if mv := &c.moves[it.mi]; mv.HasXY() || e.st.act[2] != e.st.orig[2] {
+			e.relResync()
+		}
+	}
 	if it.mi >= 0 {
 		mv := &c.moves[it.mi]
 		moved := e.st.act[0] != e.st.orig[0] || e.st.act[1] != e.st.orig[1]
@@ -646,7 +711,8 @@ func (e *emitter) barrier(b *job) {
 	c := e.c
 	e.buf = e.buf[:0]
 	e.est = nil
-	e.relE = b.relE
+	// e.relE stays the E mode before the line (the mode of whatever is
+	// generated ahead of it) until the line is written.
 	e.syncSettings(b.barrierState)
 	if e.st.fAct != e.st.fOrig {
 		e.buf = append(e.buf, "G1 F"...)
@@ -657,11 +723,21 @@ func (e *emitter) barrier(b *job) {
 	if !b.relE && !sameE(e.st.eAct, e.st.eOrig) {
 		e.g92()
 	}
-	if b.sensitive {
+	// The emitted head must be where the input's is before a line that
+	// depends on the position, and before inch mode (generated moves are
+	// millimetres). In relative mode (e.modal) relResync moves there
+	// relatively, before the first line that needs it (verbatim); chunks in
+	// relative or inch mode are never reordered.
+	switch {
+	case e.modal && b.sensitive:
+		e.relResync()
+	case !e.modal && (b.sensitive || b.toInch):
 		e.resync()
 	}
 	e.buf = append(e.buf, b.line...)
 	e.nl()
+	e.relE = b.relE
+	e.modal = b.toRelative || b.toInch
 	e.offset = b.offset
 	// After the line.
 	if b.pos != e.st.orig || b.sensitive {

@@ -786,3 +786,77 @@ func TestIsPerimeterType(t *testing.T) {
 		}
 	}
 }
+
+// modalPositions runs a program and returns, for every line executed in
+// relative or inch XYZ mode, the line and the physical position after it.
+func modalPositions(t *testing.T, prog []byte) []string {
+	t.Helper()
+	sc := parse.NewScanner(bytes.NewReader(prog))
+	m := parse.NewMachine(parse.Options{})
+	var out []string
+	for sc.Scan() {
+		l := sc.Line()
+		if _, err := m.Exec(l); err != nil {
+			t.Fatal(err)
+		}
+		if !m.AbsXYZ || m.Inches {
+			p := m.Pos()
+			out = append(out, fmt.Sprintf("%s → %.4f %.4f %.4f", bytes.TrimSpace(l.Raw), p[0], p[1], p[2]))
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestModalEpilogAfterReorderedLayer: a reordered layer ends elsewhere than
+// the input's; the relative (or inch) lines after a G91 (G20) must still
+// run from the input's position, so the emitter travels back before the
+// mode changes, never generating absolute millimetre moves inside it (a
+// slicer's end code "G91 / G1 Z+0.5 E-5 X-20 Y-20" was replaced by moves
+// of tens of millimetres).
+func TestModalEpilogAfterReorderedLayer(t *testing.T) {
+	for _, epilog := range []string{
+		"G1 E-1 F2400\nM104 S0\nG91\nG1 E-1 F300\nG1 Z+0.5 E-5 X-20 Y-20 F9000\nG28 X0 Y0\nG90\n",
+		"M104 S0\nG20\nG1 X1 Y1 F600\nG1 Z1\nG21\nG1 X5 Y5\n",
+		"G91\nG1 X-5 Y-5 F600\nG1 X2 Y3 E1 F1200\nG90\nG1 X50 Y50\n",
+	} {
+		in := layerProgram(2, 12, false, true, 3)
+		in = append(bytes.TrimSuffix(in, []byte("M107\nM84\n")), epilog...)
+		opt := DefaultOptions()
+		opt.ForceReorder = true
+		out, rep := optimize(t, in, opt)
+		if rep.Reordered < 1 {
+			t.Fatalf("nothing reordered: %v", rep.Kept)
+		}
+		verifyOK(t, in, out)
+		// Every input move in XYZ in relative/inch mode is in the output,
+		// in order, ending where it ends in the input (the output may add
+		// relative moves back to the input's position before them).
+		want, got := modalPositions(t, in), modalPositions(t, out)
+		k, n := 0, 0
+		for _, w := range want {
+			code := w[:strings.Index(w, " → ")]
+			if k := strings.IndexByte(code, ';'); k >= 0 {
+				code = code[:k]
+			}
+			moves := strings.ContainsAny(code, "XYZ")
+			if !moves || !strings.HasPrefix(w, "G0 ") && !strings.HasPrefix(w, "G1 ") && !strings.HasPrefix(w, "G28") {
+				continue // E-only moves do not depend on where the head is
+			}
+			n++
+			line := w[:strings.Index(w, " → ")]
+			for k < len(got) && !strings.HasPrefix(got[k], line+" → ") {
+				k++
+			}
+			if k == len(got) || got[k] != w {
+				t.Errorf("epilog %q: %q missing or elsewhere\ninput:\n%s\noutput:\n%s", epilog, w, strings.Join(want, "\n"), strings.Join(got, "\n"))
+				break
+			}
+		}
+		if n == 0 {
+			t.Fatalf("epilog %q: no move in relative/inch mode", epilog)
+		}
+	}
+}

@@ -76,6 +76,7 @@ type job struct {
 	line         []byte
 	sensitive    bool
 	toRelative   bool // the line leaves XYZ relative (what follows depends on the position)
+	toInch       bool // the line leaves inch units (generated millimetre moves would be wrong)
 	pos          [3]float64
 	eLog, feed   float64
 	ff, flow     float64
@@ -128,6 +129,12 @@ func newJobPool() *jobPool {
 	return &jobPool{maxSmall: inFlight * maxBatch, maxBig: inFlight + 1}
 }
 
+// spareSmall and spareBig keep the jobs of finished Optimize calls (see
+// jobPool.release) for the next ones, e.g. a controller re-compiling file
+// after file. A sync.Pool, so the memory goes back to the runtime when
+// no call needs it (it is dropped over two garbage collections).
+var spareSmall, spareBig sync.Pool
+
 // get returns an empty chunk job, reusing a small one when one is free.
 func (p *jobPool) get() *job {
 	var j *job
@@ -138,7 +145,11 @@ func (p *jobPool) get() *job {
 	}
 	p.mu.Unlock()
 	if j == nil {
-		j = &job{}
+		if s, ok := spareSmall.Get().(*job); ok {
+			j = s
+		} else {
+			j = &job{}
+		}
 	}
 	j.reset()
 	return j
@@ -153,10 +164,27 @@ func (p *jobPool) getBig() *job {
 		p.big = p.big[:n-1]
 	}
 	p.mu.Unlock()
+	if j == nil {
+		j, _ = spareBig.Get().(*job)
+	}
 	if j != nil {
 		j.reset()
 	}
 	return j
+}
+
+// release hands the free jobs to the spare pools for later Optimize
+// calls (the pool must not be used afterwards).
+func (p *jobPool) release() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, j := range p.small {
+		spareSmall.Put(j)
+	}
+	for _, j := range p.big {
+		spareBig.Put(j)
+	}
+	p.small, p.big = nil, nil
 }
 
 // reset empties a job for reuse, keeping its memory.

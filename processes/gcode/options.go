@@ -154,7 +154,18 @@ func FromConfig(c config.GCode) (Options, error) {
 	if t.Junction == timing.JunctionForceJerk {
 		t.Limits.Junction = timing.ClassicJerk
 	}
+	// A machine configured away from the Marlin defaults is the machine:
+	// files are not re-interpreted with their slicer's assumed limits.
+	t.SlicerLimits = sameMachine(t.Limits, timing.MarlinDefaults())
 	t.Parse.G90ResetsE = c.G90ResetsE
 	o.Parse.G90ResetsE = c.G90ResetsE
 	return o, nil
+}
+
+// sameMachine reports whether a and b have the same feed, acceleration,
+// junction deviation and jerk limits (the configurable machine defaults).
+func sameMachine(a, b timing.Limits) bool {
+	return a.MaxFeedMMS == b.MaxFeedMMS && a.MaxAccelMMS2 == b.MaxAccelMMS2 &&
+		a.PrintAccel == b.PrintAccel && a.RetractAccel == b.RetractAccel && a.TravelAccel == b.TravelAccel &&
+		a.JunctionDevMM == b.JunctionDevMM && a.JerkMMS == b.JerkMMS
 }

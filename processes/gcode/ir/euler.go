@@ -42,7 +42,39 @@ func (g *Graph) Plan(start Vec, opt PlanOptions) ([]Step, PlanStats) {
 // piece is an Euler circuit, or a run of one cut at accessory edges.
 type piece struct {
 	steps  []Step // real edges only; travels implied
+	lo, hi int32  // steps is tourScratch.steps[lo:hi]
 	closed bool
+}
+
+// acc is an accessory edge between odd vertices u and v.
+type acc struct{ u, v int32 }
+
+// frame is a Hierholzer stack entry: at v, arrived by edge e from vertex from.
+type frame struct {
+	v, e, from int32
+}
+
+// tourScratch is the memory of Tours and Chain, kept in the graph. The
+// pieces of a Tours result live in it until the next Tours call.
+type tourScratch struct {
+	odd     []int32
+	oddPts  []Vec
+	accs    []acc
+	pieces  []piece
+	steps   []Step
+	stack   []frame
+	circ    []Step
+	circAcc []bool
+	cands   []chainCand
+	cpts    []Vec
+}
+
+// chainCand is a way into a piece for Chain: at step index at, or at the
+// end running backwards (rev, open pieces).
+type chainCand struct {
+	piece int32
+	at    int32
+	rev   bool
 }
 
 // Tours is the part of a plan that does not depend on where the head
@@ -62,31 +94,31 @@ func (g *Graph) Tours(opt PlanOptions) Tours {
 	if nE == 0 {
 		return Tours{st: st}
 	}
-	_, st.Components = g.Components()
 	deg := g.i32(6, len(g.Pts))
 	for _, e := range g.Edges {
 		deg[e.U]++
 		deg[e.V]++
 	}
-	var odd []int32
-	var oddPts []Vec
+	ws := &g.tourWS
+	odd, oddPts := ws.odd[:0], ws.oddPts[:0]
 	for v, d := range deg {
 		if d%2 == 1 {
 			odd = append(odd, int32(v))
 			oddPts = append(oddPts, g.Pts[v])
 		}
 	}
+	ws.odd, ws.oddPts = odd, oddPts
 	st.OddVertices = len(odd)
 	partner, mcost := Match(oddPts, opt.Matching)
 	st.MatchingMM = mcost
 	// Accessory edges: nE + k.
-	type acc struct{ u, v int32 }
-	var accs []acc
+	accs := ws.accs[:0]
 	for i, p := range partner {
 		if p > int32(i) {
 			accs = append(accs, acc{odd[i], odd[p]})
 		}
 	}
+	ws.accs = accs
 	nA := len(accs)
 	total := nE + nA
 	eu := func(e int32) int32 {
@@ -221,22 +253,37 @@ func (g *Graph) Tours(opt PlanOptions) Tours {
 		}
 		return x
 	}
+	// Components of the real edges alone (as Components), counted when
+	// they are all joined, before the accessory edges.
+	countComponents := func() {
+		counted := g.bools(2, nV)
+		for i := range g.Edges {
+			if r := find(g.Edges[i].U); !counted[r] {
+				counted[r] = true
+				st.Components++
+			}
+		}
+	}
 	for e := 0; e < total; e++ {
+		if e == nE {
+			countComponents()
+		}
 		a, b := find(eu(int32(e))), find(ev(int32(e)))
 		if a != b {
 			parent[a] = b
 		}
 	}
+	if total == nE {
+		countComponents()
+	}
 
 	// Circuits.
-	var pieces []piece
+	// Pieces are spans of one slab (ws.steps), turned into slices at the
+	// end, when the slab no longer moves.
+	pieces := ws.pieces[:0]
+	slab := ws.steps[:0]
 	seenRoot := g.bools(1, nV)
-	type frame struct {
-		v, e, from int32
-	}
-	var stack []frame
-	var circ []Step
-	var circAcc []bool
+	stack, circ, circAcc := ws.stack[:0], ws.circ[:0], ws.circAcc[:0]
 	for e0 := 0; e0 < nE; e0++ {
 		root := find(g.Edges[e0].U)
 		if seenRoot[root] {
@@ -286,17 +333,18 @@ func (g *Graph) Tours(opt PlanOptions) Tours {
 		}
 		n := len(circ)
 		if cut < 0 {
-			p := piece{steps: append([]Step(nil), circ...), closed: true}
-			pieces = append(pieces, p)
+			pieces = append(pieces, piece{lo: int32(len(slab)), hi: int32(len(slab) + len(circ)), closed: true})
+			slab = append(slab, circ...)
 			continue
 		}
-		var p piece
+		p := piece{lo: int32(len(slab))}
 		for k := 1; k <= n; k++ {
 			i := (cut + k) % n
 			if circAcc[i] {
-				if opt.Improve && len(p.steps) > 0 {
+				if opt.Improve && int32(len(slab)) > p.lo {
+					p.hi = int32(len(slab))
 					pieces = append(pieces, p)
-					p = piece{}
+					p = piece{lo: int32(len(slab))}
 				}
 				continue
 			}
@@ -304,11 +352,17 @@ func (g *Graph) Tours(opt PlanOptions) Tours {
 			if g.Edges[s.Edge].Kind == Fixed {
 				s.Rev = false
 			}
-			p.steps = append(p.steps, s)
+			slab = append(slab, s)
 		}
-		if len(p.steps) > 0 {
+		if int32(len(slab)) > p.lo {
+			p.hi = int32(len(slab))
 			pieces = append(pieces, p)
 		}
+	}
+	ws.stack, ws.circ, ws.circAcc, ws.steps, ws.pieces = stack, circ, circAcc, slab, pieces
+	for i := range pieces {
+		p := &pieces[i]
+		p.steps = slab[p.lo:p.hi:p.hi]
 	}
 	for i := range pieces {
 		p := &pieces[i]
@@ -337,13 +391,9 @@ func (g *Graph) Chain(start Vec, t Tours, opt PlanOptions) ([]Step, PlanStats) {
 
 	// Chain pieces by nearest next vertex. Candidates: both ends of an open
 	// piece, every vertex of a closed one.
-	type cand struct {
-		piece int32
-		at    int32 // step index where the piece is entered
-		rev   bool  // enter at the end and run backwards (open pieces)
-	}
-	var cands []cand
-	var cpts []Vec
+	type cand = chainCand
+	ws := &g.tourWS
+	cands, cpts := ws.cands[:0], ws.cpts[:0]
 	candStart := g.i32(5, len(pieces)+1)
 	for pi, p := range pieces {
 		candStart[pi] = int32(len(cands))
@@ -363,7 +413,8 @@ func (g *Graph) Chain(start Vec, t Tours, opt PlanOptions) ([]Step, PlanStats) {
 		cpts = append(cpts, g.Pts[g.To(p.steps[len(p.steps)-1])])
 	}
 	candStart[len(pieces)] = int32(len(cands))
-	var grid pointGrid
+	ws.cands, ws.cpts = cands, cpts
+	grid := &g.grid
 	grid.build(cpts)
 	donePiece := g.bools(2, len(pieces))
 	out := make([]Step, 0, nE)
@@ -427,7 +478,7 @@ func (g *Graph) CheckPlan(steps []Step) bool {
 	if len(steps) != len(g.Edges) {
 		return false
 	}
-	seen := make([]bool, len(g.Edges))
+	seen := g.bools(0, len(g.Edges))
 	for _, s := range steps {
 		if s.Edge < 0 || int(s.Edge) >= len(seen) || seen[s.Edge] {
 			return false

@@ -91,6 +91,13 @@ type Graph struct {
 	xcache crossCache  // ImproveRuns' memo of CrossCost
 	seg    segScratch  // Segment's memory
 	wsB    [3][]bool
+	// the last vertex Vertex returned, by key
+	lastKey [2]int64
+	lastV   int32
+	lastOK  bool
+	runWS   runScratch // ImproveRuns' memory
+	grid    pointGrid  // Chain's and ImproveRuns' point grid
+	tourWS  tourScratch
 }
 
 // i32 returns scratch slot k resized to n zeroed elements.
@@ -135,6 +142,7 @@ func (g *Graph) Reset(res float64) {
 	g.Pts = g.Pts[:0]
 	g.Edges = g.Edges[:0]
 	g.index.reset()
+	g.lastOK = false
 }
 
 // Reserve makes room for about n more edges (and their vertices), so that
@@ -169,13 +177,19 @@ func (g *Graph) key(p Vec) [2]int64 {
 // first position seen is kept.
 func (g *Graph) Vertex(p Vec) int32 {
 	k := g.key(p)
+	if g.lastOK && k == g.lastKey {
+		return g.lastV // consecutive strokes share an endpoint
+	}
 	slot, ok := g.index.find(k)
 	if ok {
-		return g.index.vals[slot]
+		v := g.index.vals[slot]
+		g.lastKey, g.lastV, g.lastOK = k, v, true
+		return v
 	}
 	v := int32(len(g.Pts))
 	g.Pts = append(g.Pts, p)
 	g.index.insert(slot, k, v)
+	g.lastKey, g.lastV, g.lastOK = k, v, true
 	return v
 }
 
@@ -254,9 +268,16 @@ func (g *Graph) Snap(p Vec) Vec {
 func (g *Graph) AddLine(a, b Vec, key uint64, src int32, perimeter bool) int32 {
 	u, v := g.Vertex(a), g.Vertex(b)
 	pa, pb := g.Pts[u], g.Pts[v]
-	d := unit(pb.sub(pa))
+	// unit(pb − pa) and dist(pa, pb) share one square root (the squares
+	// of ±δ are equal, so both are bit-identical to the separate calls).
+	dv := pb.sub(pa)
+	n := math.Sqrt(dv[0]*dv[0] + dv[1]*dv[1])
+	var d Vec
+	if n != 0 {
+		d = Vec{dv[0] / n, dv[1] / n}
+	}
 	g.Edges = append(g.Edges, Edge{U: u, V: v, Kind: Line, Key: key, Src: src, T0: 0, T1: 1,
-		Len: dist(pa, pb), Out: d, In: d, Perimeter: perimeter})
+		Len: n, Out: d, In: d, Perimeter: perimeter})
 	return int32(len(g.Edges) - 1)
 }
 

@@ -19,6 +19,7 @@ type SegIndex struct {
 	items  []int32
 	gen    uint64 // build count (validates SegQuery scratch)
 	q      SegQuery
+	fill   []int32 // Build's scratch
 }
 
 // SegQuery is the scratch of queries on a SegIndex (seen-stamps and the
@@ -86,7 +87,7 @@ func (s *SegIndex) Build(a, b []Vec, cellMM float64) {
 		s.start[c+1] += s.start[c]
 	}
 	s.items = growInt32(s.items, int(s.start[nc]))
-	fill := make([]int32, nc)
+	fill := resize(&s.fill, nc)
 	copy(fill, s.start[:nc])
 	for i := 0; i < n; i++ {
 		s.q.cells = s.walk(a[i], b[i], s.q.cells[:0])
@@ -315,12 +316,14 @@ type pointGrid struct {
 	start   []int32
 	items   []int32
 	nAlive  int
-	indexed int // points in the current grid
+	indexed int     // points in the current grid
+	fill    []int32 // index scratch
+	cpts    []Vec   // cpts[s] = pts[items[s]]: the points in cell order
 }
 
 func (g *pointGrid) build(pts []Vec) {
 	g.pts = pts
-	g.alive = make([]bool, len(pts))
+	g.alive = resize(&g.alive, len(pts))
 	for i := range g.alive {
 		g.alive[i] = true
 	}
@@ -370,7 +373,11 @@ func (g *pointGrid) index() {
 		g.start[c+1] += g.start[c]
 	}
 	g.items = growInt32(g.items, n)
-	fill := make([]int32, nc)
+	if cap(g.cpts) < n {
+		g.cpts = make([]Vec, n)
+	}
+	g.cpts = g.cpts[:n]
+	fill := resize(&g.fill, nc)
 	copy(fill, g.start[:nc])
 	for i, p := range g.pts {
 		if !g.alive[i] {
@@ -378,6 +385,7 @@ func (g *pointGrid) index() {
 		}
 		c := g.cellIndex(p)
 		g.items[fill[c]] = int32(i)
+		g.cpts[fill[c]] = p
 		fill[c]++
 	}
 }
@@ -470,11 +478,13 @@ func (g *pointGrid) nearest(q Vec, except int32) int32 {
 		}
 		cells := g.ringCells(cx, cy, r, buf[:0])
 		for _, c := range cells {
-			for _, i := range g.items[g.start[c]:g.start[c+1]] {
+			lo, hi := g.start[c], g.start[c+1]
+			for s, i := range g.items[lo:hi] {
 				if !g.alive[i] || i == except {
 					continue
 				}
-				dx, dy := q[0]-g.pts[i][0], q[1]-g.pts[i][1]
+				p := &g.cpts[int(lo)+s]
+				dx, dy := q[0]-p[0], q[1]-p[1]
 				d2 := dx*dx + dy*dy
 				if d2 > bestD2 && i > best {
 					continue // √d2 ≥ bestD and no tie-break win
@@ -497,6 +507,7 @@ func (g *pointGrid) knn(i int32, k int, out []int32) []int32 {
 	}
 	q := g.pts[i]
 	cx, cy := g.cellXY(q)
+	allAlive := g.nAlive == len(g.pts)
 	type cand struct {
 		d, d2 float64 // distance, and the square it was computed from
 		j     int32
@@ -512,11 +523,13 @@ func (g *pointGrid) knn(i int32, k int, out []int32) []int32 {
 		}
 		var buf [64]int32
 		for _, c := range g.ringCells(cx, cy, r, buf[:0]) {
-			for _, j := range g.items[g.start[c]:g.start[c+1]] {
-				if j == i || !g.alive[j] {
+			lo, hi := g.start[c], g.start[c+1]
+			for s, j := range g.items[lo:hi] {
+				if j == i || !allAlive && !g.alive[j] {
 					continue
 				}
-				dx, dy := q[0]-g.pts[j][0], q[1]-g.pts[j][1]
+				pj := &g.cpts[int(lo)+s]
+				dx, dy := q[0]-pj[0], q[1]-pj[1]
 				d2 := dx*dx + dy*dy
 				// d2 > worst² implies √d2 ≥ worst (√ is monotone): skip
 				// without the square root.

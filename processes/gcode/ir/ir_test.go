@@ -364,6 +364,9 @@ func TestPlanRandomGraphs(t *testing.T) {
 			if got := g.TravelMM(start, steps); math.Abs(got-st.TravelMM) > 1e-9 {
 				t.Fatalf("graph %d: reported travel %v, plan has %v", k, st.TravelMM, got)
 			}
+			if _, nc := g.Components(); st.Components != nc {
+				t.Fatalf("graph %d: reported %d components, Components finds %d", k, st.Components, nc)
+			}
 		}
 	}
 }

@@ -85,7 +85,7 @@ func (c *crossCache) reset(n int) {
 	for size < 2*n {
 		size *= 2
 	}
-	if cap(c.keys) >= size && cap(c.keys) <= 8*size {
+	if cap(c.keys) >= size { // only keys[:size] is cleared and used
 		c.keys, c.vals = c.keys[:size], c.vals[:size]
 	} else {
 		c.keys, c.vals = make([]uint64, size), make([]float64, size)
@@ -137,6 +137,25 @@ func (c *crossCache) put(k uint64, v float64) {
 	c.n++
 }
 
+// runScratch is ImproveRuns' memory, kept in the graph between calls.
+type runScratch struct {
+	rs                                           []run
+	vid, order, pos, nbr, off, chg, seen2, seenO []int32
+	pts                                          []Vec
+	gapMemo                                      []float64
+}
+
+// resize returns *s resized to n zero elements, reusing its memory.
+func resize[T any](s *[]T, n int) []T {
+	if cap(*s) < n {
+		*s = make([]T, n)
+	} else {
+		*s = (*s)[:n]
+		clear(*s)
+	}
+	return *s
+}
+
 // ImproveRuns reorders the runs of a plan (maximal stretches without
 // travel) to lower the total travel cost from start through all runs:
 // 2-opt moves (reverse a stretch of runs, each run reversed) and Or-opt
@@ -163,8 +182,9 @@ func (g *Graph) ImproveRuns(start Vec, end *Vec, steps []Step) []Step {
 	if m < 2 {
 		return g.rotateClosed(start, end, steps, bounds)
 	}
-	rs := make([]run, m)
-	vid := make([]int32, 2*m+2) // graph vertex of each point id (−1: start/end)
+	ws := &g.runWS
+	rs := resize(&ws.rs, m)
+	vid := resize(&ws.vid, 2*m+2) // graph vertex of each point id (−1: start/end)
 	for k := 0; k < m; k++ {
 		f, l := bounds[k], bounds[k+1]
 		rs[k] = run{first: f, last: l, a: g.Pts[g.From(steps[f])], b: g.Pts[g.To(steps[l-1])]}
@@ -172,8 +192,8 @@ func (g *Graph) ImproveRuns(start Vec, end *Vec, steps []Step) []Step {
 	}
 	vid[2*m], vid[2*m+1] = -1, -1
 	// order[pos] = run index; pos[run] = position.
-	order := make([]int32, m)
-	pos := make([]int32, m)
+	order := resize(&ws.order, m)
+	pos := resize(&ws.pos, m)
 	for k := range order {
 		order[k] = int32(k)
 		pos[k] = int32(k)
@@ -181,7 +201,7 @@ func (g *Graph) ImproveRuns(start Vec, end *Vec, steps []Step) []Step {
 	// Points by id: endpoint 2r is rs[r].a, 2r+1 is rs[r].b; then the
 	// start and the end anchor.
 	startID, endID := int32(2*m), int32(2*m+1)
-	pts := make([]Vec, 2*m+2)
+	pts := resize(&ws.pts, 2*m+2)
 	for r := range rs {
 		pts[2*r] = rs[r].a
 		pts[2*r+1] = rs[r].b
@@ -190,15 +210,16 @@ func (g *Graph) ImproveRuns(start Vec, end *Vec, steps []Step) []Step {
 	if end != nil {
 		pts[endID] = *end
 	}
-	var grid pointGrid
+	grid := &g.grid
 	grid.build(pts[:2*m])
 	const k = 8
-	nbr := make([]int32, 0, 2*m*k)
-	off := make([]int32, 2*m+1)
+	nbr := resize(&ws.nbr, 2*m*k)[:0]
+	off := resize(&ws.off, 2*m+1)
 	for i := 0; i < 2*m; i++ {
 		nbr = grid.knn(int32(i), k, nbr)
 		off[i+1] = int32(len(nbr))
 	}
+	ws.nbr = nbr
 	// The cost of a travel between point ids is base + CrossCost. The
 	// crossing test is the expensive part: it is evaluated only when a move
 	// could still win on the base costs alone (base is a lower bound), and
@@ -280,7 +301,7 @@ func (g *Graph) ImproveRuns(start Vec, end *Vec, steps []Step) []Step {
 	}
 	// curGap(q) is gap(exitAt(q−1), q) for the current order, memoised
 	// (NaN = not known); moves forget the gaps they change.
-	gapMemo := make([]float64, m+1)
+	gapMemo := resize(&ws.gapMemo, m+1)
 	forget := func(lo, hi int) {
 		for q := max(lo, 0); q <= min(hi, m); q++ {
 			gapMemo[q] = math.NaN()
@@ -305,7 +326,7 @@ func (g *Graph) ImproveRuns(start Vec, end *Vec, steps []Step) []Step {
 	// (seen); it is skipped while no position it reads has changed since,
 	// because it would read the same points and find no move again.
 	clock := int32(0)
-	chg := make([]int32, m)
+	chg := resize(&ws.chg, m)
 	touch := func(lo, hi int) { // positions lo..hi changed
 		clock++
 		for q := max(lo, 0); q <= min(hi, m-1); q++ {
@@ -329,8 +350,8 @@ func (g *Graph) ImproveRuns(start Vec, end *Vec, steps []Step) []Step {
 		}
 		return false
 	}
-	seen2 := make([]int32, m+1) // 2-opt index i at seen2[i+1]
-	seenO := make([]int32, 3*m) // Or-opt (L, p) at seenO[(L−1)·m+p]
+	seen2 := resize(&ws.seen2, m+1) // 2-opt index i at seen2[i+1]
+	seenO := resize(&ws.seenO, 3*m) // Or-opt (L, p) at seenO[(L−1)·m+p]
 	for k := range seen2 {
 		seen2[k] = -1
 	}

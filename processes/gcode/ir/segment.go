@@ -59,7 +59,7 @@ func (g *Graph) Segment() int {
 	}
 	for i := range lines {
 		ii := int32(i)
-		ei := g.Edges[lines[i]]
+		ei := &g.Edges[lines[i]] // Segment appends edges only after this loop
 		minX, minY, maxX, maxY := box[i][0], box[i][1], box[i][2], box[i][3]
 		// Candidates: the segments sharing a grid cell with line i (each
 		// once), as SegIndex.Candidates enumerates them.
@@ -68,13 +68,12 @@ func (g *Graph) Segment() int {
 		w.cells = idx.walk(a[i], b[i], w.cells[:0])
 		for _, c := range w.cells {
 			for _, j := range idx.items[idx.start[c]:idx.start[c+1]] {
-				if w.stamp[j] == cur {
+				// Pairs are tested from their lower index only, so the
+				// others need no stamp.
+				if j <= ii || w.stamp[j] == cur {
 					continue
 				}
 				w.stamp[j] = cur
-				if j <= ii {
-					continue
-				}
 				// Bounding boxes (grown by eps) must overlap.
 				bj := &box[j]
 				if bj[2] < minX-eps || bj[0] > maxX+eps || bj[3] < minY-eps || bj[1] > maxY+eps {

@@ -318,6 +318,17 @@ func lexWords(body []byte, p int, l *Line) {
 		}
 		i := c - 'A'
 		p++
+		// Fast path: a plain number ending at a word boundary, lexed and
+		// converted in one pass (the same value as ParseNumber).
+		if v, dec, n, ok := fastNumber(body[p:]); ok {
+			if q := p + n; q == len(body) || isBlank(body[q]) || isLetter(body[q]) || body[q] == '(' {
+				l.has |= 1 << i
+				l.val[i] = v
+				l.dec[i] = int8(min(dec, 127))
+				p = q
+				continue
+			}
+		}
 		q := p
 		for q < len(body) && !isBlank(body[q]) && !isLetter(body[q]) && body[q] != '(' {
 			q++
@@ -394,6 +405,54 @@ func ParseNumber(b []byte) (v float64, decimals int, ok bool) {
 		v = -v
 	}
 	return v, frac, true
+}
+
+// fastNumber converts the number at the start of b the way ParseNumber
+// converts it when it is the whole token: it stops at the first byte that
+// is not a digit or the first dot and returns the bytes read (n). ok is
+// false where ParseNumber would not take its fast path (empty, "-", ".",
+// more than 15 significant digits, long integers).
+func fastNumber(b []byte) (v float64, decimals, n int, ok bool) {
+	i := 0
+	neg := false
+	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
+		neg = b[0] == '-'
+		i++
+	}
+	var mant uint64
+	digits, frac := 0, 0
+	seenDot := false
+	start := i
+	for ; i < len(b); i++ {
+		c := b[i]
+		if c >= '0' && c <= '9' {
+			if digits < 19 {
+				mant = mant*10 + uint64(c-'0')
+				if mant != 0 {
+					digits++
+				}
+				if seenDot {
+					frac++
+				}
+			} else if !seenDot {
+				return 0, 0, 0, false
+			}
+			continue
+		}
+		if c == '.' && !seenDot {
+			seenDot = true
+			continue
+		}
+		break
+	}
+	if i == start || (seenDot && i == start+1) || digits > 15 || frac > 22 {
+		return 0, 0, 0, false
+	}
+	v = float64(mant) / pow10[frac]
+	if neg {
+		v = -v
+	}
+	return v, frac, i, true
 }
 
 func slowNumber(b []byte) (float64, int, bool) {

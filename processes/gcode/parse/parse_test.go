@@ -464,3 +464,45 @@ func BenchmarkParse(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "lines/s")
 }
+
+// TestFastNumberMatchesParseNumber holds the word lexer's one-pass number
+// path to ParseNumber on the whole token: same value, decimals, presence
+// and bad-word outcome, for hand-picked and random tokens.
+func TestFastNumberMatchesParseNumber(t *testing.T) {
+	toks := []string{"1", "-1", "+1", "1.5", "-.5", ".5", "5.", "-", "+", ".", "-.", "1.2.3", "00012", "0.000",
+		"1e5", "12345678901234567890", "1234567890123456", "123456789012345", "0.12345678901234567890",
+		"-0", "1q", "1-2", "3.14159265358979", "99999999999999999999.5", "1__2"}
+	rng := rand.New(rand.NewSource(7))
+	const alphabet = "0123456789.-+e_"
+	for k := 0; k < 20000; k++ {
+		n := 1 + rng.Intn(24)
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = alphabet[rng.Intn(len(alphabet))]
+		}
+		toks = append(toks, string(b))
+	}
+	for _, tok := range toks {
+		var l Line
+		if err := LexLine([]byte("G1 X"+tok+" Y2"), &l); err != nil {
+			t.Fatal(err)
+		}
+		// The X word ends at the first letter (which starts another word).
+		word := tok
+		if i := strings.IndexFunc(tok, func(r rune) bool { return r >= 'a' && r <= 'z' }); i >= 0 {
+			word = tok[:i]
+		}
+		want, dec, ok := ParseNumber([]byte(word))
+		if word == "" {
+			want, dec, ok = 0, 0, true // "X" alone: present, no value
+		}
+		got, _ := l.Get('X')
+		has := l.Has('X')
+		if ok != has || ok && (math.Float64bits(got) != math.Float64bits(want) || l.Decimals('X') != dec) {
+			t.Fatalf("%q: lexed %v (present %v, %d decimals), ParseNumber(%q) %v (%v, %d decimals)", tok, got, has, l.Decimals('X'), word, want, ok, dec)
+		}
+		if word == tok && ok != (len(l.BadWord) == 0) {
+			t.Fatalf("%q: bad word %q, ParseNumber ok %v", tok, l.BadWord, ok)
+		}
+	}
+}

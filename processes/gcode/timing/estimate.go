@@ -35,13 +35,20 @@ type Config struct {
 	HomingFeedMMS [3]float64
 	// M203PerMinute reads M203 in mm/min (RepRapFirmware) instead of mm/s.
 	M203PerMinute bool
-	Parse         parse.Options
+	// SlicerLimits starts a file from the machine model its slicer assumed
+	// for the embedded estimate (SlicerLimits: legacy CuraEngine's fixed
+	// constants) instead of Limits, when the header names such a slicer
+	// before any move or M201–M205; the file's own M201–M205 still
+	// override it, and a forced junction mode is kept. Set it only when
+	// Limits are defaults, not a configured machine.
+	SlicerLimits bool
+	Parse        parse.Options
 }
 
 // DefaultConfig is MarlinDefaults with automatic junction selection, 1 mm
-// arc chords and Marlin's homing feeds.
+// arc chords, Marlin's homing feeds and slicer-assumed limits.
 func DefaultConfig() Config {
-	return Config{Limits: MarlinDefaults(), ArcSegmentMM: 1, HomingFeedMMS: [3]float64{50, 50, 4}}
+	return Config{Limits: MarlinDefaults(), ArcSegmentMM: 1, HomingFeedMMS: [3]float64{50, 50, 4}, SlicerLimits: true}
 }
 
 // Estimator turns an interpreted G-code stream into time. Feed it every
@@ -60,6 +67,39 @@ type Estimator struct {
 	Moves   int
 	sawJerk bool
 	sawJD   bool
+
+	// Model names the slicer's machine model in use (AssumeSlicer), ""
+	// for the configured limits.
+	Model      string
+	sawLimits  bool // an M201–M205 was applied
+	sawMove    bool // a move was seen
+	slicerDone bool // AssumeSlicer has decided
+}
+
+// AssumeSlicer switches to the machine model of the slicer named in m
+// (Config.SlicerLimits, SlicerLimits) if nothing has been planned and no
+// M201–M205 applied yet; it decides once, when m first names a slicer.
+// Call it after parse.Meta.Observe for every line.
+func (e *Estimator) AssumeSlicer(m *parse.Meta) {
+	if e.slicerDone || m.Slicer == parse.SlicerUnknown {
+		return
+	}
+	e.slicerDone = true
+	if !e.cfg.SlicerLimits || e.sawLimits || e.sawMove || e.P.Blocks > 0 {
+		return
+	}
+	l, name, ok := SlicerLimits(m, e.P.L.Lookahead)
+	if !ok {
+		return
+	}
+	switch e.mode {
+	case JunctionForceJerk:
+		l.Junction = ClassicJerk
+	case JunctionForceDeviation:
+		l.Junction = JunctionDeviation
+	}
+	e.P.L = l
+	e.Model = name
 }
 
 // NewEstimator returns an estimator with the configuration's limits.
@@ -84,12 +124,17 @@ func (e *Estimator) Limits() Limits { return e.P.L }
 // moves become blocks, dwell and waits drain the buffer.
 func (e *Estimator) Line(l *parse.Line, op parse.Op, m *parse.Machine) {
 	if e.LimitsOnly && op != parse.OpSetting {
+		if op == parse.OpMove || op == parse.OpHome {
+			e.sawMove = true
+		}
 		return
 	}
 	switch op {
 	case parse.OpMove:
+		e.sawMove = true
 		e.move(&m.Move, m)
 	case parse.OpHome:
+		e.sawMove = true
 		e.home(&m.Move)
 	case parse.OpDwell:
 		e.DwellS += m.DwellS
@@ -157,6 +202,10 @@ func (e *Estimator) setting(l *parse.Line, m *parse.Machine) {
 			v *= 25.4
 		}
 		return v, true
+	}
+	switch l.Code {
+	case 201, 203, 204, 205:
+		e.sawLimits = true
 	}
 	switch l.Code {
 	case 201:
@@ -229,6 +278,7 @@ func (e *Estimator) Reset(l Limits) {
 	e.DwellS, e.HomeS, e.Moves = 0, 0, 0
 	e.sawJerk = l.Junction == ClassicJerk
 	e.sawJD = false
+	e.slicerDone = true // l is the model now
 }
 
 // ApplySetting applies a limits or factor command (M201/M203/M204/M205)
@@ -270,8 +320,11 @@ type Result struct {
 	ZHops          int     // Z-only moves upwards
 	Junction       Junction
 	Limits         Limits // at the end of the file
-	Meta           parse.Meta
-	Progress       []Checkpoint // M73 lines (first extruder's progress)
+	// Model names the slicer's machine model the estimate started from
+	// (Config.SlicerLimits), "" for the configured limits.
+	Model    string
+	Meta     parse.Meta
+	Progress []Checkpoint // M73 lines (first extruder's progress)
 }
 
 // ProgressError compares the M73 progress lines with the estimate: the
@@ -320,6 +373,7 @@ func EstimateReader(ctx context.Context, r io.Reader, cfg Config) (Result, error
 			return Result{}, err
 		}
 		res.Meta.Observe(l)
+		est.AssumeSlicer(&res.Meta)
 		if l.Letter == 'M' && l.Code == 73 {
 			if p, ok := l.Get('P'); ok {
 				cp := Checkpoint{Line: l.Num, Percent: p, RemainM: -1}
@@ -355,6 +409,7 @@ func EstimateReader(ctx context.Context, r io.Reader, cfg Config) (Result, error
 	res.Blocks = est.P.Blocks
 	res.Junction = est.P.L.Junction
 	res.Limits = est.P.L
+	res.Model = est.Model
 	for _, p := range marks {
 		t, ok := est.P.MarkTime(p.mark)
 		if !ok {

@@ -34,11 +34,21 @@ const (
 	JunctionDeviation Junction = iota
 	// ClassicJerk limits the instantaneous per-axis speed change (M205 X/Y/Z/E).
 	ClassicJerk
+	// Marlin1Jerk is Marlin 1.0's planner as copied into CuraEngine's
+	// TimeEstimateCalculator (Cura ≤ 2.4 and legacy Cura): the jerk of the
+	// XY speed vector is limited to JerkMMS[X] (Z and E per axis), a block
+	// starting from rest may enter at half the jerk, and an axis whose
+	// share of the acceleration exceeds its M201 limit replaces the
+	// acceleration by that limit (not scaled by the axis' share).
+	Marlin1Jerk
 )
 
 func (j Junction) String() string {
-	if j == ClassicJerk {
+	switch j {
+	case ClassicJerk:
 		return "classic-jerk"
+	case Marlin1Jerk:
+		return "marlin1-xy-jerk"
 	}
 	return "junction-deviation"
 }
@@ -265,7 +275,11 @@ func (p *Planner) Move(d [4]float64, feedMMS float64) {
 			continue
 		}
 		if aa := acc * math.Abs(d[a]) * inv; aa > l.MaxAccelMMS2[a] {
-			acc = l.MaxAccelMMS2[a] / (math.Abs(d[a]) * inv)
+			if l.Junction == Marlin1Jerk {
+				acc = l.MaxAccelMMS2[a]
+			} else {
+				acc = l.MaxAccelMMS2[a] / (math.Abs(d[a]) * inv)
+			}
 		}
 	}
 	if !(acc > 0) {
@@ -301,6 +315,8 @@ func (p *Planner) Move(d [4]float64, feedMMS float64) {
 	switch l.Junction {
 	case ClassicJerk:
 		vj = p.jerkJunction(&b, axisV)
+	case Marlin1Jerk:
+		vj = p.marlin1Junction(&b, axisV)
 	default:
 		vj = p.deviationJunction(&b, d, xyz, hasE)
 	}
@@ -313,7 +329,7 @@ func (p *Planner) Move(d [4]float64, feedMMS float64) {
 	p.havePrev = true
 	p.prevNominal = v
 	p.prevAxisV = axisV
-	if l.Junction != ClassicJerk {
+	if l.Junction == JunctionDeviation {
 		// Unit vector for the next junction: XYZE normalised when the
 		// block has E steps (Marlin normalize_junction_vector), else XYZ.
 		if hasE {
@@ -461,6 +477,38 @@ func (p *Planner) jerkJunction(b *block, axisV [4]float64) float64 {
 		}
 	}
 	p.prevSafe = safe
+	return vj
+}
+
+// marlin1Junction is the junction limit of Marlin 1.0's planner and of
+// CuraEngine's TimeEstimateCalculator::plan: from rest, half the jerk (XY,
+// and Z/E when those axes move faster than half theirs); after a block,
+// the nominal speed scaled so that the change of the XY speed vector stays
+// within JerkMMS[X] and the Z/E speed changes within JerkMMS[Z]/[E], and
+// at most the previous nominal speed.
+func (p *Planner) marlin1Junction(b *block, axisV [4]float64) float64 {
+	l := &p.L
+	vj := l.JerkMMS[X] / 2
+	if math.Abs(axisV[Z]) > l.JerkMMS[Z]/2 {
+		vj = min(vj, l.JerkMMS[Z]/2)
+	}
+	if math.Abs(axisV[E]) > l.JerkMMS[E]/2 {
+		vj = min(vj, l.JerkMMS[E]/2)
+	}
+	vj = min(vj, b.nominal)
+	if p.havePrev && p.prevNominal > 0.0001 {
+		dx, dy := axisV[X]-p.prevAxisV[X], axisV[Y]-p.prevAxisV[Y]
+		f := 1.0
+		if xy := math.Sqrt(dx*dx + dy*dy); xy > l.JerkMMS[X] {
+			f = l.JerkMMS[X] / xy
+		}
+		for _, a := range [2]int{Z, E} {
+			if dv := math.Abs(axisV[a] - p.prevAxisV[a]); dv > l.JerkMMS[a] {
+				f = min(f, l.JerkMMS[a]/dv)
+			}
+		}
+		vj = min(p.prevNominal, b.nominal*f)
+	}
 	return vj
 }
 
