@@ -108,6 +108,9 @@ func newGcodeOptimizeCmd() *cobra.Command {
 part of a layer between commands that must stay in place) is reordered when that is legal
 and the time model says it is faster; otherwise it is copied unchanged. Then both files are
 estimated and compared: lines, extrusion moves, travel distance, retractions, estimated time.
+If the re-compiled file is estimated slower as a whole than the input (the optimiser decides
+layer by layer), OUT is written as an unchanged copy of IN instead and the report says so
+("kept the input unchanged", JSON kept_input); --force skips this check.
 With --verify the verifier re-reads both files and the command fails if it finds a problem.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -142,6 +145,21 @@ With --verify the verifier re-reads both files and the command fails if it finds
 			if err != nil {
 				return err
 			}
+			// The whole-file promise: never slower than the input. The
+			// optimiser decides chunk by chunk; if the file as a whole is
+			// estimated slower all the same, the input is written unchanged
+			// (not with --force, which asks for the reordered file).
+			var keptReason string
+			rejectedS := after.Seconds
+			if !opt.ForceReorder && after.Seconds > before.Seconds {
+				keptReason = fmt.Sprintf("the re-compiled file is estimated %.3f s slower than the input (%.3f → %.3f s)",
+					after.Seconds-before.Seconds, before.Seconds, after.Seconds)
+				if err := copyFileAtomic(in, out); err != nil {
+					return err
+				}
+				after = before
+				rep.LinesOut = rep.LinesIn
+			}
 			var vr *verify.Report
 			if doVerify {
 				r, err := verifyFiles(ctx, in, out)
@@ -161,7 +179,12 @@ With --verify the verifier re-reads both files and the command fails if it finds
 					"retracts_in": before.Retracts, "retracts_out": after.Retracts,
 					"estimate_s_in": before.Seconds, "estimate_s_out": after.Seconds,
 					"matching": rep.Matching, "odd_vertices": rep.OddVertices, "matching_mm": rep.MatchingMM,
-					"splits": rep.Splits,
+					"splits":     rep.Splits,
+					"kept_input": keptReason != "",
+				}
+				if keptReason != "" {
+					res["kept_input_reason"] = keptReason
+					res["estimate_s_rejected"] = rejectedS
 				}
 				if vr != nil {
 					res["verify_ok"] = vr.OK
@@ -172,6 +195,9 @@ With --verify the verifier re-reads both files and the command fails if it finds
 				}
 			} else {
 				printOptimizeReport(w, in, out, rep, before, after, elapsed)
+				if keptReason != "" {
+					fmt.Fprintf(w, "kept the input unchanged: %s\n", keptReason)
+				}
 				if vr != nil {
 					fmt.Fprintf(w, "verify: %s\n", vr.Summary())
 					for _, p := range vr.Problems {
@@ -205,7 +231,7 @@ func optimizeFile(ctx context.Context, in, out string, opt gcode.Options) (gcode
 		return gcode.Report{}, fmt.Errorf("write %s: %w", out, err)
 	}
 	defer os.Remove(tmp.Name())
-	rep, err := gcode.Optimize(ctx, f, tmp, opt)
+	rep, err := optimizeGcode(ctx, f, tmp, opt)
 	if err != nil {
 		tmp.Close()
 		return rep, fmt.Errorf("%s: %w", in, err)
@@ -214,6 +240,36 @@ func optimizeFile(ctx context.Context, in, out string, opt gcode.Options) (gcode
 		return rep, fmt.Errorf("write %s: %w", out, err)
 	}
 	return rep, os.Rename(tmp.Name(), out)
+}
+
+// optimizeGcode is the re-compiler optimizeFile runs (a test replaces it to
+// produce a slower file).
+var optimizeGcode = gcode.Optimize
+
+// copyFileAtomic writes a copy of in to out through a temporary file next
+// to out and a rename.
+func copyFileAtomic(in, out string) error {
+	src, err := os.Open(in)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", out, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := io.Copy(tmp, src); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", out, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", out, err)
+	}
+	if err := os.Rename(tmp.Name(), out); err != nil {
+		return fmt.Errorf("write %s: %w", out, err)
+	}
+	return nil
 }
 
 func estimateFile(ctx context.Context, path string, cfg timing.Config) (timing.Result, error) {

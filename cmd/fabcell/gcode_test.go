@@ -1,11 +1,17 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"fabcell/processes/gcode"
 )
 
 var gcodeTD = filepath.Join("..", "..", "processes", "gcode", "testdata")
@@ -111,5 +117,62 @@ func TestGcodeUsageErrors(t *testing.T) {
 	_, _, err := runCLI(t, "gcode", "optimize", bad, "-o", filepath.Join(t.TempDir(), "o.gcode"))
 	if err == nil || !strings.Contains(err.Error(), "line 3") {
 		t.Errorf("bad input: %v", err)
+	}
+}
+
+// TestGcodeOptimizeKeepsInputWhenSlower: when the re-compiled file is
+// estimated slower as a whole, optimize writes the input unchanged and
+// says so. The optimiser is run with ForceReorder on a program that this
+// makes 1 % slower (a real slower output, not a mock estimate).
+func TestGcodeOptimizeKeepsInputWhenSlower(t *testing.T) {
+	in := filepath.Join(gcodeTD, "random", "slower-when-forced.gcode")
+	orig, err := os.ReadFile(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func(f func(context.Context, io.Reader, io.Writer, gcode.Options) (gcode.Report, error)) {
+		optimizeGcode = f
+	}(optimizeGcode)
+	optimizeGcode = func(ctx context.Context, r io.Reader, w io.Writer, opt gcode.Options) (gcode.Report, error) {
+		opt.ForceReorder = true
+		return gcode.Optimize(ctx, r, w, opt)
+	}
+	outPath := filepath.Join(t.TempDir(), "out.gcode")
+	out, stderr, err := runCLI(t, "gcode", "optimize", in, "-o", outPath, "--json", "--verify")
+	if err != nil {
+		t.Fatalf("%v\n%s\n%s", err, out, stderr)
+	}
+	var res map[string]any
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("json: %v\n%s", err, out)
+	}
+	rejected, _ := res["estimate_s_rejected"].(float64)
+	if res["kept_input"] != true || !strings.Contains(fmt.Sprint(res["kept_input_reason"]), "slower") ||
+		rejected <= res["estimate_s_in"].(float64) || res["estimate_s_out"] != res["estimate_s_in"] {
+		t.Errorf("slower output not rejected: %v", res)
+	}
+	got, err := os.ReadFile(outPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, orig) {
+		t.Error("output is not the unchanged input")
+	}
+	if m, _ := filepath.Glob(filepath.Join(filepath.Dir(outPath), ".*tmp*")); len(m) > 0 {
+		t.Errorf("temporary files left: %v", m)
+	}
+	// The same input through --force keeps the (slower) reordered file.
+	out, _, err = runCLI(t, "gcode", "optimize", in, "-o", outPath, "--force")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, "kept the input") {
+		t.Errorf("--force kept the input:\n%s", out)
+	}
+	// The real optimiser: never slower, so never needs the net here.
+	optimizeGcode = gcode.Optimize
+	out, _, err = runCLI(t, "gcode", "optimize", in, "-o", outPath)
+	if err != nil || strings.Contains(out, "kept the input") {
+		t.Errorf("default optimiser: %v\n%s", err, out)
 	}
 }

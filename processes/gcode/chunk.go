@@ -7,6 +7,7 @@ import (
 
 	"fabcell/processes/gcode/ir"
 	"fabcell/processes/gcode/parse"
+	"fabcell/processes/gcode/timing"
 )
 
 // loop is a seam-locked closed stroke: body item indices in print order.
@@ -73,7 +74,7 @@ func (c *compiler) processChunk(items []item) {
 	// and the guess was wrong.
 	v := c.verb
 	const wipeGuess = -1
-	v.job, v.next, v.style = c.job, c.next, c.style
+	v.job, v.next, v.ahead, v.style = c.job, c.next, c.ahead, c.style
 	ve := &v.emit
 	ve.st, ve.rOrigTail = saved.clone(), savedTail
 	ve.relE, ve.offset, ve.cross = e.relE, e.offset, c.crossV
@@ -133,7 +134,7 @@ func (c *compiler) processChunk(items []item) {
 	}
 	e.est = nil
 	e.cross = nil
-	v.job, v.next = nil, nil
+	v.job, v.next, v.ahead = nil, nil, nil
 }
 
 // verbatimCandidate emits the chunk as is from the emitter's state,
@@ -168,18 +169,22 @@ const (
 // both candidates keeps a reordering from winning by ending somewhere that
 // costs more afterwards.
 func (c *compiler) exitMove(end [3]float64) {
-	ep, ok := c.entryPoint()
+	ep, n, ok := c.entryPoint()
 	if !ok || (ep.p[0] == end[0] && ep.p[1] == end[1]) {
 		return
 	}
 	s := &c.style.cur
 	from := ir.Vec{end[0], end[1]}
 	d := math.Hypot(ep.p[0]-end[0], ep.p[1]-end[1])
-	wrap := s.ok && d >= s.minTravelMM && ep.r <= 1e-9 && !s.firmware
-	// The next chunk's travel retracts by the next chunk's perimeters when
-	// it is planned, else (no perimeter index) whenever it is long enough.
+	// A travel of the input copied where the input made it (the head is
+	// where the input's is: end is the input's position) is not wrapped in
+	// a retraction (emitter.verbatim), a moved one or a resync may be.
+	moved := end[0] != c.emit.st.orig[0] || end[1] != c.emit.st.orig[1]
+	wrap := s.ok && d >= s.minTravelMM && ep.r <= 1e-9 && !s.firmware && (moved || ep.resync)
+	// The next chunk's travel retracts by that chunk's perimeters when it
+	// is planned, else (no perimeter index) whenever it is long enough.
 	var cross func(a, b ir.Vec) bool
-	if n := c.next; n != nil && n.kind == jobChunk && n.n >= 2 && n.reason == "" {
+	if n != nil && n.kind == jobChunk && n.n >= 2 && n.reason == "" {
 		cross = n.cross
 		if c.verb == nil { // the helper: its own query scratch
 			cross = n.crossV
@@ -189,6 +194,13 @@ func (c *compiler) exitMove(end [3]float64) {
 		wrap = cross(from, ep.p)
 	}
 	ff := c.emit.st.ff
+	if ep.limits != nil {
+		// Limits and feed factor in force where the input travels (a layer
+		// change may set another acceleration first); the whole-file
+		// planner applies them without draining, so does this.
+		c.cand.P.L = *ep.limits
+		ff = ep.ff
+	}
 	if wrap {
 		r := parse.Move{From: end, To: end, DE: -s.retractMM, FeedMM: s.retractFeed}
 		c.cand.MoveDirect(&r, ff, 1)
@@ -197,7 +209,11 @@ func (c *compiler) exitMove(end [3]float64) {
 			c.cand.MoveDirect(&h, ff, 1)
 		}
 	}
-	mv := parse.Move{From: end, To: [3]float64{ep.p[0], ep.p[1], end[2]}, FeedMM: s.travelFeed}
+	feed := s.travelFeed
+	if !ep.resync && ep.feed > 0 {
+		feed = ep.feed // the input's travel, copied or retargeted
+	}
+	mv := parse.Move{From: end, To: [3]float64{ep.p[0], ep.p[1], end[2]}, FeedMM: feed}
 	c.cand.MoveDirect(&mv, ff, 1)
 	if wrap {
 		if s.hopMM > 0 && !ep.resync {
@@ -216,36 +232,79 @@ type entry struct {
 	p      ir.Vec
 	resync bool
 	r      float64
+	feed   float64 // the input travel's feed (mm/min), 0 for a resync
+	// limits in force at the input's travel when they may differ from
+	// those at the end of this chunk (nil: the same), and the M220 factor.
+	limits *timing.Limits
+	ff     float64
 }
 
-// entryPoint finds the next job's entry (see entry): the target of its
-// first absolute XY travel, or the input's position when its first XY move
-// depends on it (extrusion, arc, relative move) or a pinned command
-// re-synchronises.
-func (c *compiler) entryPoint() (entry, bool) {
-	n := c.next
+// entryPoint finds where the input's next lines start (see entry) and
+// the job they belong to: the target of the first absolute XY travel of
+// the jobs ahead, or the input's position when the first XY move depends
+// on it (extrusion, arc, relative move) or a pinned command
+// re-synchronises. Jobs that do not move in XY (a layer change's Z move,
+// pinned lines that are not position-sensitive) are looked through; the
+// head stays where this chunk leaves it over them. ok is false when
+// nothing within the look-ahead (compiler.ahead) decides it.
+func (c *compiler) entryPoint() (entry, *job, bool) {
 	orig := ir.Vec{c.emit.st.orig[0], c.emit.st.orig[1]}
-	if n == nil {
-		return entry{}, false
-	}
-	if n.kind == jobBarrier {
-		return entry{orig, true, c.emit.st.rOrig}, n.sensitive || n.toRelative
-	}
-	for i := range n.items {
-		it := &n.items[i]
-		if it.mi < 0 {
+	for _, n := range c.ahead {
+		if n.kind == jobBarrier {
+			if n.sensitive || n.toRelative || n.toInch {
+				return entry{p: orig, resync: true, r: c.emit.st.rOrig}, n, true
+			}
 			continue
 		}
-		mv := &n.moves[it.mi]
-		if !mv.HasXY() || it.cls == cMotion && mv.DE < 0 {
-			continue // wipes are regenerated where the head is
+		for i := range n.items {
+			it := &n.items[i]
+			if it.mi < 0 {
+				continue
+			}
+			mv := &n.moves[it.mi]
+			if !mv.HasXY() || it.cls == cMotion && mv.DE < 0 {
+				continue // wipes are regenerated where the head is
+			}
+			if it.cls == cMotion && mv.Kind == parse.Linear && mv.DE == 0 && it.setAbs&3 == 3 {
+				ep := entry{p: ir.Vec{mv.To[0], mv.To[1]}, r: it.r, feed: it.feed, ff: it.ff}
+				if n != c.next || c.settingsBefore(n, i) {
+					ep.limits = c.limitsAt(n, i)
+				}
+				return ep, n, true
+			}
+			return entry{p: ir.Vec{mv.From[0], mv.From[1]}, resync: true, r: c.emit.st.rOrig}, n, true
 		}
-		if it.cls == cMotion && mv.Kind == parse.Linear && mv.DE == 0 && it.setAbs&3 == 3 {
-			return entry{ir.Vec{mv.To[0], mv.To[1]}, false, it.r}, true
-		}
-		return entry{ir.Vec{mv.From[0], mv.From[1]}, true, c.emit.st.rOrig}, true
 	}
-	return entry{}, false
+	return entry{}, nil, false
+}
+
+// settingsBefore reports whether chunk n has a limits line before item k.
+func (c *compiler) settingsBefore(n *job, k int) bool {
+	for i := range k {
+		if n.items[i].cls == cSetting {
+			return true
+		}
+	}
+	return false
+}
+
+// limitsAt returns the limits in force before item k of chunk n: its start
+// limits with its setting lines before k replayed (c.limits is scratch).
+func (c *compiler) limitsAt(n *job, k int) *timing.Limits {
+	if c.limEst == nil {
+		c.limEst = timing.NewEstimator(c.opt.Timing)
+	}
+	c.limEst.Reset(n.chunk.startLimits)
+	for i := range k {
+		if it := &n.items[i]; it.cls == cSetting {
+			c.lexLine.Num = int(it.num)
+			if parse.LexLine(n.raw(it), &c.lexLine) == nil {
+				c.limEst.ApplySetting(&c.lexLine, it.inch)
+			}
+		}
+	}
+	c.limits = c.limEst.Limits()
+	return &c.limits
 }
 
 // verbatimChunk writes items unchanged (after any re-synchronisation).

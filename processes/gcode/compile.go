@@ -89,6 +89,8 @@ const (
 	pipeDepth   = 2
 	maxBatch    = 32
 	prepWorkers = 2
+	// lookJobs is how many jobs after a chunk stage 3 sees (compiler.ahead).
+	lookJobs = 8
 )
 
 // prepItem is a batch handed to the stage 2a workers; done is closed once
@@ -189,11 +191,12 @@ func Optimize(ctx context.Context, r io.Reader, w io.Writer, opt Options) (Repor
 		}
 	}()
 	var wrErr error
-	// Stage 3 holds one job back: a chunk is decided knowing where the
-	// input goes next.
-	var pending *job
-	step := func(next *job) {
-		if pending == nil || wrErr != nil {
+	// Stage 3 holds up to lookJobs jobs back: a chunk is decided knowing
+	// where the input goes next, which may lie beyond jobs that do not
+	// move in XY (a layer change's Z move, a temperature line).
+	queue := make([]*job, 0, lookJobs+1)
+	step := func() {
+		if wrErr != nil {
 			return
 		}
 		if err := ctx.Err(); err != nil {
@@ -201,9 +204,10 @@ func Optimize(ctx context.Context, r io.Reader, w io.Writer, opt Options) (Repor
 			cancel()
 			return
 		}
-		wr.handle(pending, next)
-		pool.put(pending)
-		pending = nil
+		j := queue[0]
+		wr.handle(j, queue[1:])
+		pool.put(j)
+		queue = queue[:copy(queue, queue[1:])]
 		if wr.werr != nil {
 			wrErr = wr.werr
 			cancel()
@@ -211,11 +215,15 @@ func Optimize(ctx context.Context, r io.Reader, w io.Writer, opt Options) (Repor
 	}
 	for b := range planned { // stage 3
 		for _, j := range b {
-			step(j)
-			pending = j
+			queue = append(queue, j)
+			if len(queue) > lookJobs {
+				step()
+			}
 		}
 	}
-	step(nil)
+	for len(queue) > 0 && wrErr == nil {
+		step()
+	}
 	wg.Wait()
 	pool.release()
 	rep := wr.rep
@@ -720,10 +728,11 @@ func (rd *reader) flush(end int) error {
 // ---- stage 3: writer ----
 
 type compiler struct {
-	*job      // the chunk being emitted
-	next *job // the job after it (nil at the end)
-	opt  Options
-	rep  Report
+	*job         // the chunk being emitted
+	next  *job   // the job after it (nil at the end)
+	ahead []*job // the jobs after it, next first (at most lookJobs)
+	opt   Options
+	rep   Report
 
 	out  *bufio.Writer
 	werr error
@@ -735,6 +744,8 @@ type compiler struct {
 	bufOpt  []byte
 	bufVerb []byte
 	lexLine parse.Line
+	limEst  *timing.Estimator // scratch of limitsAt
+	limits  timing.Limits
 
 	// verb emits and times the verbatim candidate of a chunk on another
 	// goroutine while this one does the reordered candidate (nil on verb
@@ -760,15 +771,19 @@ func newWriter(w io.Writer, opt Options) *compiler {
 	return c
 }
 
-func (c *compiler) handle(j, next *job) {
-	c.job, c.next = j, next
+func (c *compiler) handle(j *job, ahead []*job) {
+	var next *job
+	if len(ahead) > 0 {
+		next = ahead[0]
+	}
+	c.job, c.next, c.ahead = j, next, ahead
 	switch j.kind {
 	case jobBarrier:
 		c.emit.barrier(j)
 	case jobChunk:
 		c.processChunk(j.items)
 	}
-	c.job, c.next = nil, nil
+	c.job, c.next, c.ahead = nil, nil, nil
 }
 
 // applySetting replays a buffered limits command on an estimator.

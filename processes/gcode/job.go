@@ -124,8 +124,8 @@ const smallItems = 128
 func newJobPool() *jobPool {
 	// Batches wait between stages (pipeDepth each, prepWorkers·pipeDepth
 	// twice at stage 2a) or are in a stage (one per goroutine); a batch
-	// holds one big chunk at most.
-	inFlight := (2+2*prepWorkers)*pipeDepth + 3 + prepWorkers
+	// holds one big chunk at most; stage 3 holds lookJobs more.
+	inFlight := (2+2*prepWorkers)*pipeDepth + 3 + prepWorkers + lookJobs
 	return &jobPool{maxSmall: inFlight * maxBatch, maxBig: inFlight + 1}
 }
 

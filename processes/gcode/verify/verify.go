@@ -391,6 +391,7 @@ func cover(rep *Report, o *Options, where string, a, b *group, restA, restB []in
 		return segLen(&b.segs[pends[x].j]) > segLen(&b.segs[pends[y].j])
 	})
 	assigned := map[int][]piece{}
+	choice := make([]int, len(pends)) // candidate index per pending piece
 	overlap := func(i int, t0, t1 float64) float64 {
 		L := segLen(&a.segs[i])
 		ov := 0.0
@@ -399,7 +400,7 @@ func cover(rep *Report, o *Options, where string, a, b *group, restA, restB []in
 		}
 		return ov
 	}
-	for _, pd := range pends {
+	for x, pd := range pends {
 		p := &b.segs[pd.j]
 		best, bestScore := -1, math.Inf(1)
 		for k, c := range pd.cands {
@@ -410,55 +411,147 @@ func cover(rep *Report, o *Options, where string, a, b *group, restA, restB []in
 				best, bestScore = k, score
 			}
 		}
+		choice[x] = best
 		c := pd.cands[best]
 		assigned[c.i] = append(assigned[c.i], piece{c.t0, c.t1, p.e, p.line})
 		rep.Pieces++
 	}
-	for _, i := range restA {
+	// check returns the first problem of original i with its assigned
+	// pieces ("" when it is covered exactly once with its filament).
+	check := func(i int) string {
 		s := &a.segs[i]
-		if s.arc != 0 {
-			continue
-		}
 		ps := assigned[i]
 		if len(ps) == 0 {
-			rep.problem(o.MaxProblems, "%s: segment at original line %d is not printed (dropped)", where, s.line)
-			continue
+			return fmt.Sprintf("%s: segment at original line %d is not printed (dropped)", where, s.line)
 		}
 		sort.Slice(ps, func(x, y int) bool { return ps[x].t0 < ps[y].t0 })
 		L := segLen(s)
-		ok := true
 		cur := 0.0
 		eSum := 0.0
 		for _, p := range ps {
 			if math.Abs(p.t0-cur)*L > tol {
 				if p.t0 > cur {
-					rep.problem(o.MaxProblems, "%s: segment at original line %d has a gap of %.4f mm at t=%.4f", where, s.line, (p.t0-cur)*L, cur)
-				} else {
-					rep.problem(o.MaxProblems, "%s: segment at original line %d is printed twice over %.4f mm (new line %d)", where, s.line, (cur-p.t0)*L, p.line)
+					return fmt.Sprintf("%s: segment at original line %d has a gap of %.4f mm at t=%.4f", where, s.line, (p.t0-cur)*L, cur)
 				}
-				ok = false
-				break
+				return fmt.Sprintf("%s: segment at original line %d is printed twice over %.4f mm (new line %d)", where, s.line, (cur-p.t0)*L, p.line)
 			}
 			want := s.e * (p.t1 - p.t0)
 			if math.Abs(p.e-want) > 2*eUnit+s.e*2*tol/L+1e-9 {
-				rep.problem(o.MaxProblems, "%s: piece at new line %d of original line %d carries %.6f mm filament, %.6f expected for its length", where, p.line, s.line, p.e, want)
-				ok = false
-				break
+				return fmt.Sprintf("%s: piece at new line %d of original line %d carries %.6f mm filament, %.6f expected for its length", where, p.line, s.line, p.e, want)
 			}
 			cur = p.t1
 			eSum += p.e
 		}
-		if ok && math.Abs(1-cur)*L > tol {
-			rep.problem(o.MaxProblems, "%s: segment at original line %d is only printed up to t=%.4f", where, s.line, cur)
-			ok = false
+		if math.Abs(1-cur)*L > tol {
+			return fmt.Sprintf("%s: segment at original line %d is only printed up to t=%.4f", where, s.line, cur)
 		}
-		if ok && math.Abs(eSum-s.e) > o.RelE*s.e+1e-9 {
-			rep.problem(o.MaxProblems, "%s: segment at original line %d: pieces carry %.7f mm filament, original %.7f", where, s.line, eSum, s.e)
-			ok = false
+		if math.Abs(eSum-s.e) > o.RelE*s.e+1e-9 {
+			return fmt.Sprintf("%s: segment at original line %d: pieces carry %.7f mm filament, original %.7f", where, s.line, eSum, s.e)
 		}
-		if ok {
-			rep.Covered++
+		return ""
+	}
+	// The greedy choice can fail where pieces fit several originals (tiny
+	// pieces at a point where lines meet, shorter than the tolerance): then
+	// search the ambiguous pieces' assignments, cluster by cluster, for one
+	// under which every original involved is covered exactly once with its
+	// filament — the property checked is that such an assignment exists.
+	move := func(x, k int) {
+		pd := &pends[x]
+		old := pd.cands[choice[x]]
+		line := b.segs[pd.j].line
+		ps := assigned[old.i]
+		for y := range ps {
+			if ps[y].line == line {
+				ps[y] = ps[len(ps)-1]
+				assigned[old.i] = ps[:len(ps)-1]
+				break
+			}
 		}
+		choice[x] = k
+		c := pd.cands[k]
+		assigned[c.i] = append(assigned[c.i], piece{c.t0, c.t1, b.segs[pd.j].e, line})
+	}
+	byOrig := map[int][]int{} // original → ambiguous pending pieces that fit it
+	for x := range pends {
+		if len(pends[x].cands) > 1 {
+			for _, c := range pends[x].cands {
+				byOrig[c.i] = append(byOrig[c.i], x)
+			}
+		}
+	}
+	done := map[int]bool{}
+	for _, i0 := range restA {
+		if a.segs[i0].arc != 0 || done[i0] || len(byOrig[i0]) == 0 || check(i0) == "" {
+			continue
+		}
+		// The cluster: originals and ambiguous pieces linked by fits.
+		origs, xs := []int{i0}, []int(nil)
+		inX := map[int]bool{}
+		done[i0] = true
+		combos := 1.0
+		for q := 0; q < len(origs); q++ {
+			for _, x := range byOrig[origs[q]] {
+				if inX[x] {
+					continue
+				}
+				inX[x] = true
+				xs = append(xs, x)
+				combos *= float64(len(pends[x].cands))
+				for _, c := range pends[x].cands {
+					if !done[c.i] {
+						done[c.i] = true
+						origs = append(origs, c.i)
+					}
+				}
+			}
+		}
+		if combos > 1<<16 {
+			continue // too ambiguous to search: report the greedy result
+		}
+		orig := make([]int, len(xs))
+		for y, x := range xs {
+			orig[y] = choice[x]
+		}
+		allOK := func() bool {
+			for _, i := range origs {
+				if check(i) != "" {
+					return false
+				}
+			}
+			return true
+		}
+		var search func(y int) bool
+		search = func(y int) bool {
+			if y == len(xs) {
+				return allOK()
+			}
+			for k := range pends[xs[y]].cands {
+				if choice[xs[y]] != k {
+					move(xs[y], k)
+				}
+				if search(y + 1) {
+					return true
+				}
+			}
+			return false
+		}
+		if !search(0) {
+			for y, x := range xs { // keep the greedy assignment for the report
+				if choice[x] != orig[y] {
+					move(x, orig[y])
+				}
+			}
+		}
+	}
+	for _, i := range restA {
+		if a.segs[i].arc != 0 {
+			continue
+		}
+		if msg := check(i); msg != "" {
+			rep.problem(o.MaxProblems, "%s", msg)
+			continue
+		}
+		rep.Covered++
 	}
 }
 
