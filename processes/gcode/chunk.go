@@ -606,9 +606,9 @@ func (c *compiler) emitReordered(items []item, first, last int, steps []ir.Step,
 			setState(it)
 			mv := c.moves[it.mi]
 			u := e.units(mv.DE)
-			piece := int64(math.Round(float64(u)*ed.T1)) - int64(math.Round(float64(u)*ed.T0))
+			piece := int64(ir.RoundHalfAway(float64(u)*ed.T1)) - int64(ir.RoundHalfAway(float64(u)*ed.T0))
 			if ed.T1 >= 1 {
-				piece = u - int64(math.Round(float64(u)*ed.T0))
+				piece = u - int64(ir.RoundHalfAway(float64(u)*ed.T0))
 			}
 			if ed.Kind == ir.Line {
 				a, b := g.Pts[ed.U], g.Pts[ed.V]

@@ -88,12 +88,78 @@ func appendFixed(b []byte, v float64, dec int) []byte {
 	if math.Abs(v) > 9e17/float64(pow10i[dec]) || math.IsNaN(v) {
 		return strconv.AppendFloat(b, v, 'f', dec, 64)
 	}
-	n := int64(math.Round(v * float64(pow10i[dec])))
+	n := int64(ir.RoundHalfAway(v * float64(pow10i[dec])))
 	return appendUnits(b, n, dec)
 }
 
-// appendUnits appends n·10^−dec exactly, trailing zeros removed.
+// appendUnits appends n·10^−dec exactly, trailing zeros removed. The
+// digits are written right to left into one buffer, in unsigned arithmetic
+// with constant divisors for the usual resolutions (it formats every
+// coordinate and E value the emitter writes; a 64-bit division by a
+// variable costs more than the rest).
 func appendUnits(b []byte, n int64, dec int) []byte {
+	if n == math.MinInt64 { // −n overflows; never a real coordinate
+		return appendUnitsSlow(b, n, dec)
+	}
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	u := uint64(n)
+	var ip, fp uint64
+	switch dec {
+	case 0:
+		ip = u
+	case 1:
+		ip, fp = u/10, u%10
+	case 2:
+		ip, fp = u/100, u%100
+	case 3:
+		ip, fp = u/1000, u%1000
+	case 4:
+		ip, fp = u/1e4, u%1e4
+	case 5:
+		ip, fp = u/1e5, u%1e5
+	case 6:
+		ip, fp = u/1e6, u%1e6
+	default:
+		p := uint64(pow10i[dec])
+		ip, fp = u/p, u%p
+	}
+	var tmp [32]byte
+	i := len(tmp)
+	if fp != 0 {
+		k := dec
+		for fp%10 == 0 {
+			fp /= 10
+			k--
+		}
+		for ; k > 0; k-- {
+			i--
+			tmp[i] = byte('0' + fp%10)
+			fp /= 10
+		}
+		i--
+		tmp[i] = '.'
+	}
+	for {
+		i--
+		tmp[i] = byte('0' + ip%10)
+		ip /= 10
+		if ip == 0 {
+			break
+		}
+	}
+	if neg {
+		i--
+		tmp[i] = '-'
+	}
+	return append(b, tmp[i:]...)
+}
+
+// appendUnitsSlow is appendUnits through strconv (the reference of
+// TestAppendUnits, and the path for math.MinInt64).
+func appendUnitsSlow(b []byte, n int64, dec int) []byte {
 	if n < 0 {
 		b = append(b, '-')
 		n = -n
@@ -120,11 +186,11 @@ func appendUnits(b []byte, n int64, dec int) []byte {
 // snap rounds p to dec decimals.
 func snap(p ir.Vec, dec int) ir.Vec {
 	f := float64(pow10i[min(max(dec, 0), 9)])
-	return ir.Vec{math.Round(p[0]*f) / f, math.Round(p[1]*f) / f}
+	return ir.Vec{ir.RoundHalfAway(p[0]*f) / f, ir.RoundHalfAway(p[1]*f) / f}
 }
 
 func (e *emitter) units(v float64) int64 {
-	return int64(math.Round(v * float64(pow10i[e.c.dec.e])))
+	return int64(ir.RoundHalfAway(v * float64(pow10i[e.c.dec.e])))
 }
 
 func (e *emitter) fromUnits(n int64) float64 {
@@ -326,7 +392,7 @@ func (e *emitter) wipeAlong(lenMM, de float64, f float64) float64 {
 		}
 		walked += step
 		left -= step
-		n := int64(math.Round(float64(total) * walked / lenMM))
+		n := int64(ir.RoundHalfAway(float64(total) * walked / lenMM))
 		if left <= 1e-9 {
 			n = total
 		}

@@ -310,7 +310,7 @@ func (j *job) typeOf(s []slotVal) string {
 // equal keys print with the same settings.
 func (j *job) hardKey(idx int32, feed float64) uint64 {
 	h := j.info(idx).hard
-	u := uint64(int64(math.Round(feed * 1000)))
+	u := uint64(int64(ir.RoundHalfAway(feed * 1000)))
 	h ^= u + 0x9e3779b97f4a7c15 + (h << 6) + (h >> 2)
 	return h
 }

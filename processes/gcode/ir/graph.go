@@ -170,7 +170,19 @@ func growCap[T any](s []T, n int) []T {
 
 // Key returns the grid key of p.
 func (g *Graph) key(p Vec) [2]int64 {
-	return [2]int64{int64(math.Round(p[0] / g.Res)), int64(math.Round(p[1] / g.Res))}
+	return [2]int64{int64(RoundHalfAway(p[0] / g.Res)), int64(RoundHalfAway(p[1] / g.Res))}
+}
+
+// RoundHalfAway is math.Round (half away from zero; ±0, ±Inf and NaN
+// returned as they are), bit for bit, in a form the compiler inlines to a
+// hardware truncation: for |x| < 2⁵² the fraction x − Trunc(x) is exact,
+// and larger floats are integers already (TestRoundHalfAway).
+func RoundHalfAway(x float64) float64 {
+	t := math.Trunc(x)
+	if math.Abs(x-t) >= 0.5 {
+		return t + math.Copysign(1, x)
+	}
+	return t
 }
 
 // Vertex returns the vertex at p (same grid cell), adding it if needed. The

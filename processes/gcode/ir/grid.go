@@ -401,6 +401,22 @@ func (g *pointGrid) cellIndex(p Vec) int {
 	return iy*g.nx + ix
 }
 
+// ringSlack returns m ∈ [0, 0.5] such that every point in ring r ≥ 1
+// around q's cell is at least (r − 1 + m)·cell from q: m is q's distance to
+// the nearest edge of its own cell, in cells, less 10⁻⁶ for the rounding
+// of the cell coordinates (about 10⁻¹³ cells). Points are assigned to cells
+// by floor, and clamping only moves a point's cell towards q's side of the
+// grid, so a point is never nearer than its cell says. A query outside its
+// (clamped) cell gets m = 0, the plain ring bound.
+func (g *pointGrid) ringSlack(q Vec, cx, cy int) float64 {
+	fx := (q[0]-g.minX)/g.cell - float64(cx)
+	fy := (q[1]-g.minY)/g.cell - float64(cy)
+	if !(fx >= 0 && fx <= 1 && fy >= 0 && fy <= 1) {
+		return 0
+	}
+	return max(min(fx, 1-fx, fy, 1-fy)-1e-6, 0)
+}
+
 func (g *pointGrid) remove(i int32) {
 	if g.alive[i] {
 		g.alive[i] = false
@@ -465,12 +481,13 @@ func (g *pointGrid) nearest(q Vec, except int32) int32 {
 		g.index()
 	}
 	cx, cy := g.cellXY(q)
+	slack := g.ringSlack(q, cx, cy)
 	best := int32(-1)
 	bestD, bestD2 := math.Inf(1), math.Inf(1)
 	var buf [64]int32
 	for r := 0; ; r++ {
-		// Every point in ring r is at least (r−1) cells away.
-		if best >= 0 && (float64(r)-1)*g.cell > bestD {
+		// Every point in ring r is at least r−1+slack cells away.
+		if best >= 0 && (float64(r)-1+slack)*g.cell > bestD {
 			break
 		}
 		if r > 0 && g.outside(cx, cy, r-1) {
@@ -507,6 +524,7 @@ func (g *pointGrid) knn(i int32, k int, out []int32) []int32 {
 	}
 	q := g.pts[i]
 	cx, cy := g.cellXY(q)
+	slack := g.ringSlack(q, cx, cy)
 	allAlive := g.nAlive == len(g.pts)
 	type cand struct {
 		d, d2 float64 // distance, and the square it was computed from
@@ -515,7 +533,7 @@ func (g *pointGrid) knn(i int32, k int, out []int32) []int32 {
 	var buf [32]cand
 	cs := buf[:0]
 	for r := 0; ; r++ {
-		if len(cs) >= k && (float64(r)-1)*g.cell > cs[len(cs)-1].d {
+		if len(cs) >= k && (float64(r)-1+slack)*g.cell > cs[len(cs)-1].d {
 			break
 		}
 		if r > 0 && g.outside(cx, cy, r-1) {

@@ -49,7 +49,8 @@ type travelModel struct {
 func (g *Graph) travelModel() travelModel {
 	v, acc := g.TravelMMS, g.TravelAccel
 	if !(v > 0) || !(acc > 0) {
-		return travelModel{}
+		// Lengths: base's second branch gives d/1 + 0 = d exactly.
+		return travelModel{v: 1}
 	}
 	return travelModel{v: v, acc: acc, vOverAcc: v / acc, triangleD: v * v / acc, timed: true, cross: g.CrossCost != nil}
 }
@@ -58,11 +59,12 @@ func (g *Graph) travelModel() travelModel {
 // applies (CrossCost set, time costs, a > 0 mm travel). travelCost is
 // base plus a term ≥ 0, so base is a lower bound of it (also in floating
 // point: rounding is monotone).
+//
+// Written to stay within the inlining budget (it is the hottest call of
+// ImproveRuns): an untimed model has triangleD = 0 (first branch never
+// taken), v = 1, vOverAcc = 0 and cross = false, so it returns d exactly.
 func (tm *travelModel) base(a, b Vec) (float64, bool) {
 	d := dist(a, b)
-	if !tm.timed {
-		return d, false
-	}
 	if d < tm.triangleD {
 		return 2 * math.Sqrt(d/tm.acc), tm.cross && d > 0
 	}
