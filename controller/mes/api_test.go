@@ -94,7 +94,10 @@ func TestSubmitRunComplete(t *testing.T) {
 				t.Fatal("no ack for the start command")
 			}
 			// telemetry flowed, rate-limited, with the executor's values
-			var tel []Telemetry
+			var (
+				tel     []Telemetry
+				telRecv []time.Time
+			)
 			for _, m := range ms {
 				if m.Topic == s.tp.Telemetry() {
 					var v Telemetry
@@ -102,16 +105,18 @@ func TestSubmitRunComplete(t *testing.T) {
 						t.Fatal(err)
 					}
 					tel = append(tel, v)
+					telRecv = append(telRecv, m.Received)
 				}
 			}
 			if len(tel) == 0 || tel[0].Values["nozzle_degC"] != 210 || tel[0].JobID != id {
 				t.Fatalf("telemetry %+v", tel)
 			}
-			for i := 1; i < len(tel); i++ {
-				// 20 Hz limit; allow scheduling jitter of the 50 ms tick
-				if dt := tel[i].At.Sub(tel[i-1].At); dt < 25*time.Millisecond {
-					t.Fatalf("telemetry %d only %v after the previous one", i, dt)
-				}
+			// 20 Hz limit (50 ms). Single gaps do not measure it: At is when
+			// the executor sampled the values, and QoS 0 messages can arrive
+			// bunched on a loaded machine. The count over the span cannot
+			// exceed the rate (+2 for the ends and one late tick).
+			if span := telRecv[len(telRecv)-1].Sub(telRecv[0]); len(tel)-1 > int(span/(50*time.Millisecond))+2 {
+				t.Fatalf("%d telemetry messages within %v: more than 20 Hz", len(tel), span)
 			}
 			// a late subscriber gets the retained completed status and online state
 			late := newRecorder(t, b.url(), "late-"+t.Name(), s.tp.Status(id), s.tp.State())

@@ -393,6 +393,7 @@ type msg struct {
 	Payload  []byte
 	Retained bool
 	QoS      byte
+	Received time.Time // when the recorder's client got it
 }
 
 // recorder is an independent MES-side client (its own paho connection)
@@ -417,7 +418,7 @@ func newRecorderAuth(t *testing.T, url, clientID, user, pass string, filters ...
 		SetUsername(user).SetPassword(pass).
 		SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) {
 			r.mu.Lock()
-			r.msgs = append(r.msgs, msg{Topic: m.Topic(), Payload: append([]byte(nil), m.Payload()...), Retained: m.Retained(), QoS: m.Qos()})
+			r.msgs = append(r.msgs, msg{Topic: m.Topic(), Payload: append([]byte(nil), m.Payload()...), Retained: m.Retained(), QoS: m.Qos(), Received: time.Now()})
 			r.mu.Unlock()
 			select {
 			case r.note <- struct{}{}:
@@ -531,6 +532,13 @@ type stack struct {
 
 func newStack(t *testing.T, b broker, cell config.Cell, models string) *stack {
 	t.Helper()
+	// The recording executors are kept per job id; forget them when the
+	// test ends so that a repetition (-count=N) starts from nothing.
+	t.Cleanup(func() {
+		execMu.Lock()
+		clear(execs)
+		execMu.Unlock()
+	})
 	b.configure(&cell)
 	mgr := controller.NewManager(controller.Options{Cell: cell, ModelDir: models, AutoStart: cell.MQTT.AutoStart, Log: quietLog()})
 	api, err := New(Options{Jobs: mgr, Cell: cell, ModelDir: models, Log: quietLog(), DryRun: true})
