@@ -71,6 +71,8 @@ func TestWebAuthAndCommands(t *testing.T) {
 			ID    string `json:"id"`
 			State string `json:"state"`
 			Model string `json:"model"`
+			// the page gets report_html (the server path is blanked)
+			ReportHTML bool `json:"report_html"`
 		} `json:"jobs"`
 	}
 	if code != 200 || json.Unmarshal([]byte(body), &snap) != nil || len(snap.Jobs) != 1 || snap.Jobs[0].State != "queued" || snap.Jobs[0].Model != "four-frame.json" {
@@ -113,7 +115,9 @@ func TestWebAuthAndCommands(t *testing.T) {
 			if st := snap.Jobs[0].State; len(states) == 0 || states[len(states)-1] != st {
 				states = append(states, st)
 			}
-			if snap.Jobs[0].State == "completed" {
+			// The run report is written after the job reaches its final
+			// state; the stream delivers a snapshot with its path when it is.
+			if snap.Jobs[0].State == "completed" && snap.Jobs[0].ReportHTML {
 				break
 			}
 		}

@@ -116,7 +116,10 @@ func TestPythonRecord500Hz(t *testing.T) {
 }
 
 func TestPythonControlLoop(t *testing.T) {
-	sim := startSim(t, ursim.Options{Ready: true, TimeScale: 4})
+	// Real time: the program's 1 Hz RTDE watchdog must mean one second of
+	// wall time, or a Python client descheduled for 250 ms on a loaded
+	// machine trips it (at TimeScale 4 it did, in CI).
+	sim := startSim(t, ursim.Options{Ready: true, TimeScale: 1})
 	ctx := ctxT(t, 60*time.Second)
 	host, port := hostPort(t, sim.RTDEAddr())
 	// the robot side of example_control_loop.py (rtde_control_loop.urp):
