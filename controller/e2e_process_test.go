@@ -39,7 +39,10 @@ func watchDO(t *testing.T, io *CellIO, bit uint) *doWatch {
 		prev := false
 		for {
 			select {
-			case f := <-sub.C():
+			case f, ok := <-sub.C():
+				if !ok {
+					return // the cell closed the RTDE client
+				}
 				if b, err := f.Uint64("actual_digital_output_bits"); err == nil {
 					on := b&(1<<bit) != 0
 					if on && !prev {

@@ -42,7 +42,10 @@ func TestDryRunTravelOnSimulator(t *testing.T) {
 		defer close(collected)
 		for {
 			select {
-			case f := <-sub.C():
+			case f, ok := <-sub.C():
+				if !ok {
+					return // the cell closed the RTDE client
+				}
 				if p, err := f.Vector6D("actual_TCP_pose"); err == nil {
 					tcps = append(tcps, r3.Vector{X: p[0], Y: p[1], Z: p[2]}.Mul(1000))
 				}

@@ -71,7 +71,10 @@ func TestHandshakeAndStream500Hz(t *testing.T) {
 	var stamps []float64
 	for len(stamps) < 250 {
 		select {
-		case f := <-sub.C():
+		case f, ok := <-sub.C():
+			if !ok {
+				t.Fatal("subscription closed")
+			}
 			ts, err := f.Double("timestamp")
 			if err != nil {
 				t.Fatal(err)
@@ -199,7 +202,10 @@ func TestFrequencyDecimation(t *testing.T) {
 	}
 	var prev float64
 	for i := 0; i < 20; i++ {
-		f := <-sub.C()
+		f, ok := <-sub.C()
+		if !ok {
+			t.Fatal("subscription closed")
+		}
 		ts, _ := f.Double("timestamp")
 		if i > 0 {
 			d := ts - prev
