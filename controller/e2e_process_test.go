@@ -107,10 +107,7 @@ func TestDryRunWireframeOnSimulator(t *testing.T) {
 	m := autoManager(t, cell, io)
 	spec := JobSpec{ID: "wf", Process: "wireframe", Model: absPath(t, "../processes/wireframe/testdata/simple_frame.json")}
 	submit(t, m, spec)
-	info, err := m.Wait(ctx, "wf")
-	if err != nil {
-		t.Fatal(err)
-	}
+	info := waitEnded(t, ctx, m, "wf")
 	w.stop()
 	if info.State != Completed {
 		t.Fatalf("state %s: %s", info.State, info.Reason)
@@ -145,10 +142,7 @@ func TestWireframeRefusalStopsDispatch(t *testing.T) {
 	m := autoManager(t, cell, io)
 	spec := JobSpec{ID: "wf-refused", Process: "wireframe", Model: absPath(t, "../processes/wireframe/testdata/simple_frame.json")}
 	submit(t, m, spec)
-	info, err := m.Wait(ctx, "wf-refused")
-	if err != nil {
-		t.Fatal(err)
-	}
+	info := waitEnded(t, ctx, m, "wf-refused")
 	w.stop()
 	if info.State != Failed || !strings.Contains(info.Reason, "fea_displacement") || !strings.Contains(info.Reason, "refused") {
 		t.Fatalf("state %s reason %q", info.State, info.Reason)
@@ -212,10 +206,7 @@ func TestWireframeProtectiveStopPausesAndResumes(t *testing.T) {
 	if err := link.Dash.Play(ctx); err != nil {
 		t.Fatal(err)
 	}
-	info, err := m.Wait(ctx, "wf-stop")
-	if err != nil {
-		t.Fatal(err)
-	}
+	info = waitEnded(t, ctx, m, "wf-stop")
 	if info.State != Completed {
 		t.Fatalf("state %s: %s", info.State, info.Reason)
 	}
@@ -243,10 +234,7 @@ func TestDryRunCCFOnSimulator(t *testing.T) {
 	m := autoManager(t, cell, io)
 	spec := JobSpec{ID: "ccf", Process: "ccf", Model: absPath(t, "testdata/NodeGrid_CCF.txt")}
 	submit(t, m, spec)
-	info, err := m.Wait(ctx, "ccf")
-	if err != nil {
-		t.Fatal(err)
-	}
+	info := waitEnded(t, ctx, m, "ccf")
 	if info.State != Completed {
 		t.Fatalf("state %s: %s", info.State, info.Reason)
 	}
@@ -330,6 +318,19 @@ func autoManager(t *testing.T, cell config.Cell, io *CellIO) *Manager {
 	m := NewManager(Options{Cell: cell, IO: io, AutoStart: true})
 	t.Cleanup(func() { m.Close() })
 	return m
+}
+
+// waitEnded waits for job id to end; if ctx ends first the test fails with
+// where the job stood (state, reason, steps, planner lead), so a hang
+// names its stage.
+func waitEnded(t testing.TB, ctx context.Context, m *Manager, id string) JobInfo {
+	t.Helper()
+	info, err := m.Wait(ctx, id)
+	if err != nil {
+		t.Fatalf("job %s: %v; it stood at state %s (%q), %d steps done, %d of %d planned moves acknowledged, lead %d, %d pauses",
+			id, err, info.State, info.Reason, info.StepsDone, info.MovesDone, info.MovesPlanned, info.PlannerLead, info.Pauses)
+	}
+	return info
 }
 
 func submit(t *testing.T, m *Manager, spec JobSpec) {

@@ -60,10 +60,7 @@ func TestDryRunTravelOnSimulator(t *testing.T) {
 	if _, _, err := m.Submit(JobSpec{ID: "smoke", Process: "travel", Model: model}); err != nil {
 		t.Fatal(err)
 	}
-	info, err := m.Wait(ctx, "smoke")
-	if err != nil {
-		t.Fatal(err)
-	}
+	info := waitEnded(t, ctx, m, "smoke")
 	if info.State != Completed {
 		t.Fatalf("state %s: %s", info.State, info.Reason)
 	}

@@ -155,11 +155,7 @@ func waitJob(t testing.TB, m *Manager, id string) JobInfo {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	info, err := m.Wait(ctx, id)
-	if err != nil {
-		t.Fatalf("job %s: %v (state %s)", id, err, info.State)
-	}
-	return info
+	return waitEnded(t, ctx, m, id)
 }
 
 // --- independent checks ------------------------------------------------------

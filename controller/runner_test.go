@@ -160,10 +160,7 @@ func TestPipelineCompletes(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	info, err := m.Wait(ctx, "femur")
-	if err != nil {
-		t.Fatal(err)
-	}
+	info := waitEnded(t, ctx, m, "femur")
 	if info.State != Completed {
 		t.Fatalf("state %s: %s", info.State, info.Reason)
 	}
