@@ -359,59 +359,20 @@ var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
 // result is correctly rounded (fast path for ≤ 15 significant digits,
 // strconv otherwise).
 func ParseNumber(b []byte) (v float64, decimals int, ok bool) {
-	if len(b) == 0 {
-		return 0, 0, false
+	if v, dec, n, ok := fastNumber(b); ok && n == len(b) {
+		return v, dec, true
 	}
-	i := 0
-	neg := false
-	if b[0] == '-' || b[0] == '+' {
-		neg = b[0] == '-'
-		i++
-	}
-	var mant uint64
-	digits, frac := 0, 0
-	seenDot := false
-	start := i
-	for ; i < len(b); i++ {
-		c := b[i]
-		if c >= '0' && c <= '9' {
-			if digits < 19 {
-				mant = mant*10 + uint64(c-'0')
-				if mant != 0 {
-					digits++
-				}
-				if seenDot {
-					frac++
-				}
-			} else if !seenDot {
-				return slowNumber(b)
-			}
-			continue
-		}
-		if c == '.' && !seenDot {
-			seenDot = true
-			continue
-		}
-		return 0, 0, false
-	}
-	if i == start || (seenDot && i == start+1) {
-		return 0, 0, false // "", "-", "."
-	}
-	if digits > 15 || frac > 22 {
-		return slowNumber(b)
-	}
-	v = float64(mant) / pow10[frac]
-	if neg {
-		v = -v
-	}
-	return v, frac, true
+	// Long mantissas go through strconv; anything else that stopped the
+	// fast scan (a second dot, a letter, a lone sign) strconv rejects too
+	// (slowNumber refuses exponents, hex, underscores, Inf and NaN).
+	return slowNumber(b)
 }
 
-// fastNumber converts the number at the start of b the way ParseNumber
-// converts it when it is the whole token: it stops at the first byte that
-// is not a digit or the first dot and returns the bytes read (n). ok is
-// false where ParseNumber would not take its fast path (empty, "-", ".",
-// more than 15 significant digits, long integers).
+// fastNumber converts the number at the start of b exactly (≤ 15
+// significant digits): it stops at the first byte that is not a digit or
+// the first dot and returns the bytes read (n). ok is false for empty,
+// "-", ".", more than 15 significant digits and long integers, which
+// ParseNumber hands to strconv.
 func fastNumber(b []byte) (v float64, decimals, n int, ok bool) {
 	i := 0
 	neg := false
