@@ -24,6 +24,7 @@ import (
 	"fabcell/planners"
 	_ "fabcell/planners/baseline"
 	"fabcell/planners/graph"
+	"fabcell/robot/lpbf/brokertest"
 	"fabcell/safety"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
@@ -271,20 +272,8 @@ func (m *mochiBroker) restart(t *testing.T) {
 }
 
 // mosquittoPath finds Debian's mosquitto, or skips (fails with
-// FABCELL_REQUIRE_MOSQUITTO=1).
-func mosquittoPath(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"mosquitto", "/usr/sbin/mosquitto"} {
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("FABCELL_REQUIRE_MOSQUITTO") == "1" {
-		t.Fatal("mosquitto not installed (FABCELL_REQUIRE_MOSQUITTO=1); run bash .ci/setup")
-	}
-	t.Skip("mosquitto not installed; run bash .ci/setup (set FABCELL_REQUIRE_MOSQUITTO=1 to make this a failure)")
-	return ""
-}
+// FABCELL_REQUIRE_MOSQUITTO=1); shared with the other broker tests.
+var mosquittoPath = brokertest.MosquittoPath
 
 type mosquitto struct {
 	bin, conf, addr string
