@@ -28,7 +28,8 @@ type Session struct {
 	jumpBuf   []planners.Move
 	evalField *thermal.Field
 
-	rules rules
+	rules     rules
+	strandBuf []int // scratch of Candidates: stranded pixels per candidate
 	// resid is the residual-heat field (uncapped twin of field, stepped
 	// with it; thermal.Field.NewResidual), nil when no rule reads it.
 	resid *thermal.Field
@@ -184,20 +185,23 @@ func (s *Session) Candidates(dst []planners.Move) []planners.Move {
 	}
 	if s.rules.strand == strandMask && len(dst)-n0 > 1 {
 		cur := s.Current()
+		cnt := s.strandBuf[:0] // strands per candidate, counted once
 		best := -1
-		for _, m := range dst[n0:] {
-			if c := s.strands(cur, m.To); best < 0 || c < best {
-				best = c
+		for i, m := range dst[n0:] {
+			cnt = append(cnt, s.strands(cur, m.To))
+			if best < 0 || cnt[i] < best {
+				best = cnt[i]
 			}
 		}
 		k := n0
-		for _, m := range dst[n0:] {
-			if s.strands(cur, m.To) == best {
+		for i, m := range dst[n0:] {
+			if cnt[i] == best {
 				dst[k] = m
 				k++
 			}
 		}
 		dst = dst[:k]
+		s.strandBuf = cnt
 	}
 	return dst
 }
