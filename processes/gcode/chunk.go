@@ -57,11 +57,14 @@ func (c *compiler) processChunk(items []item) {
 	// already locally optimal away from its start).
 	if c.opt.Improve {
 		if start := (ir.Vec{e.st.act[0], e.st.act[1]}); start != c.planStart {
-			var end *ir.Vec
-			if c.hasEnd {
-				end = &c.end
+			c.restart(start)
+			if c.reason != "" {
+				c.rep.kept(c.reason)
+				c.rep.EdgesOut += n
+				c.verbatimChunk(items)
+				return
 			}
-			steps = c.g.ImproveRuns(start, end, steps)
+			steps = c.steps
 		}
 	}
 

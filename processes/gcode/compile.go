@@ -109,8 +109,12 @@ type prepItem struct {
 // and the stages share the cores. Stage 2a does not depend on other chunks
 // and runs on prepWorkers goroutines (results are taken in order); stage
 // 2b is sequential because each plan starts where the previous chunk is
-// predicted to end. ctx cancels all stages; every goroutine has returned
-// when Optimize returns.
+// predicted to end. When that start does not depend on the previous plan
+// (it is where the input's own lines put the head: after a pinned line, an
+// absolute travel, a lead-out travel), the chunk is chained in stage 2a
+// instead (startFinder), so on files whose layers end with a travel the
+// chaining runs on both workers. ctx cancels all stages; every goroutine
+// has returned when Optimize returns.
 func Optimize(ctx context.Context, r io.Reader, w io.Writer, opt Options) (Report, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -131,10 +135,16 @@ func Optimize(ctx context.Context, r io.Reader, w io.Writer, opt Options) (Repor
 		rdErr = rd.run(ctx, r, parsed)
 	}()
 	go func() { // stage 2a dispatch: every batch to a worker, and in order to 2b
+		// (and the chunks whose plan start is known already are marked
+		// to be chained by the worker)
 		defer wg.Done()
 		defer close(work)
 		defer close(order)
+		var sf startFinder
 		for b := range parsed {
+			for _, j := range b {
+				sf.next(j)
+			}
 			it := prepItem{b, make(chan struct{})}
 			select {
 			case work <- it:
@@ -180,7 +190,7 @@ func Optimize(ctx context.Context, r io.Reader, w io.Writer, opt Options) (Repor
 					if havePred {
 						start = pred
 					}
-					j.plan(start)
+					j.planFrom(start)
 				}
 				pred, havePred = j.predictEnd(pred, havePred)
 			}

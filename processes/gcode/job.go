@@ -64,13 +64,20 @@ type job struct {
 	steps          []ir.Step
 	pst            ir.PlanStats
 	popt           ir.PlanOptions
-	tours          ir.Tours               // stage 2a → 2b
-	toured         bool                   // tours is set: the chunk is to be planned
-	cross          func(a, b ir.Vec) bool // does a travel cross a perimeter
-	crossV         func(a, b ir.Vec) bool // the same, for compiler.verb
-	end            ir.Vec                 // where the input goes after the body
-	hasEnd         bool
-	planStart      ir.Vec // where the plan starts
+	tours          ir.Tours // stage 2a → 2b
+	toured         bool     // tours is set: the chunk is to be planned
+	planned        bool     // steps is a plan from planStart
+	startKnown     bool     // stage 2b will start the plan at start (startFinder)
+	start          [3]float64
+	inEnd          struct { // inputEnd's facts of the lines, once computed
+		p                  [3]float64 // the last absolute XY position set
+		set, planEnd, done bool
+	}
+	cross     func(a, b ir.Vec) bool // does a travel cross a perimeter
+	crossV    func(a, b ir.Vec) bool // the same, for compiler.verb
+	end       ir.Vec                 // where the input goes after the body
+	hasEnd    bool
+	planStart ir.Vec // where the plan starts
 
 	// barrier
 	line         []byte
@@ -372,18 +379,59 @@ func (j *job) prepare(opt Options) {
 	j.popt = popt
 	j.tours = j.g.Tours(popt)
 	j.toured = true
+	if j.startKnown {
+		// Stage 2b will start it where the input's lines leave the head:
+		// plan it here (see startFinder).
+		j.plan(j.start)
+	}
 }
 
-// plan is stage 2b: finish the plan of a prepared chunk from start3, where
-// the head is predicted to be (the emitter retargets the first travel to
-// wherever the head really is).
+// plan finishes the plan of a prepared chunk from start3 (the emitter
+// retargets the first travel to wherever the head really is).
 func (j *job) plan(start3 [3]float64) {
 	j.planStart = ir.Vec{start3[0], start3[1]}
 	if !j.toured {
 		return
 	}
 	j.steps, j.pst = j.g.Chain(j.planStart, j.tours, j.popt)
-	j.tours = ir.Tours{}
+	j.planned = true
+	if !j.g.CheckPlan(j.steps) {
+		j.reason = "internal plan check failed"
+	}
+}
+
+// planFrom is stage 2b: the plan of a prepared chunk for a head starting
+// at start3, where the previous job is predicted to leave it (stage 2a
+// planned the chunks whose start it could tell, see startFinder).
+func (j *job) planFrom(start3 [3]float64) {
+	if !j.planned {
+		j.plan(start3)
+		return
+	}
+	if start := (ir.Vec{start3[0], start3[1]}); j.reason == "" && start != j.planStart {
+		// startFinder and stage 2b disagree (they should not): plan
+		// again from where stage 2b says.
+		if j.popt.Improve {
+			j.restart(start)
+		} else {
+			j.plan(start3)
+		}
+	}
+}
+
+// restart re-optimises the run order of a planned chunk for a head
+// starting at start: the writer, when the head is not where stage 2b
+// predicted (ir.Graph.RestartRuns continues the plan's run reordering).
+func (j *job) restart(start ir.Vec) {
+	steps, ok := j.g.RestartRuns(start)
+	if !ok {
+		var end *ir.Vec
+		if j.hasEnd {
+			end = &j.end
+		}
+		steps = j.g.ImproveRuns(start, end, j.steps)
+	}
+	j.steps, j.planStart = steps, start
 	if !j.g.CheckPlan(j.steps) {
 		j.reason = "internal plan check failed"
 	}
@@ -392,35 +440,85 @@ func (j *job) plan(start3 [3]float64) {
 // predictEnd returns where the head will be after this job if a planned
 // chunk is emitted reordered (else where the input leaves it).
 func (j *job) predictEnd(prev [3]float64, have bool) ([3]float64, bool) {
-	if j.kind == jobBarrier {
-		if j.sensitive || j.pos != prev {
-			return j.pos, true
-		}
-		return prev, have
-	}
-	p, ok := prev, have
-	for i := range j.items {
-		it := &j.items[i]
-		if it.mi >= 0 && (it.setAbs&3 == 3 || it.arcRel) {
-			p, ok = it.after, true
-		}
-	}
-	if j.reason == "" && len(j.steps) > 0 {
-		// The body ends at the plan's last vertex; an absolute XY move in
-		// the lead-out takes the head elsewhere (already in p).
-		leadOutXY := false
-		for i := j.last + 1; i < len(j.items); i++ {
-			if it := &j.items[i]; it.mi >= 0 && it.setAbs&3 == 3 {
-				leadOutXY = true
-			}
-		}
-		if !leadOutXY {
-			v := j.g.Pts[j.g.To(j.steps[len(j.steps)-1])]
-			p = [3]float64{v[0], v[1], p[2]}
-			ok = true
-		}
+	p, ok, _, planEnd := j.inputEnd(prev, have)
+	if planEnd && j.reason == "" && len(j.steps) > 0 {
+		// The body ends at the plan's last vertex.
+		v := j.g.Pts[j.g.To(j.steps[len(j.steps)-1])]
+		p = [3]float64{v[0], v[1], p[2]}
+		ok = true
 	}
 	return p, ok
+}
+
+// inputEnd is the part of predictEnd that does not depend on the plan:
+// where the input's own lines leave the head after this job, whether they
+// set its XY position whatever prev is (set: a pinned line, or an
+// absolute or position-dependent XY move), and whether a plan of the chunk
+// would replace that position by its last vertex (planEnd: no absolute XY
+// move after the last extrusion).
+func (j *job) inputEnd(prev [3]float64, have bool) (p [3]float64, ok, set, planEnd bool) {
+	if j.kind == jobBarrier {
+		// Either way the position is j.pos (prev when equal to it).
+		if j.sensitive || j.pos != prev {
+			return j.pos, true, true, false
+		}
+		return prev, have, true, false
+	}
+	e := &j.inEnd
+	if !e.done { // (the lines do not change once the chunk is sent)
+		for i := range j.items {
+			it := &j.items[i]
+			if it.mi >= 0 && (it.setAbs&3 == 3 || it.arcRel) {
+				e.p, e.set = it.after, true
+			}
+		}
+		e.planEnd = true
+		for i := j.chunk.lastExtr + 1; i < len(j.items); i++ {
+			if it := &j.items[i]; it.mi >= 0 && it.setAbs&3 == 3 {
+				e.planEnd = false // the lead-out takes the head elsewhere
+			}
+		}
+		e.done = true
+	}
+	if e.set {
+		return e.p, true, true, e.planEnd
+	}
+	return prev, have, false, e.planEnd
+}
+
+// startFinder predicts, at stage 2a dispatch, where stage 2b will start
+// each chunk's plan, for the chunks whose start does not depend on
+// another chunk's plan (it is where the input's own lines leave the head:
+// after a pinned line, an absolute travel, or a planned chunk's lead-out
+// travel). Those chunks are planned completely in stage 2a, on both
+// workers; the others wait for stage 2b. It mirrors stage 2b's use of
+// predictEnd job by job, treating every chunk that may be planned as
+// planned (if it is not, its successor is merely planned in stage 2b).
+type startFinder struct {
+	pred    [3]float64
+	have    bool
+	unknown bool // pred depends on a plan not made yet
+}
+
+// next notes job j (in input order) and, for a chunk whose plan start is
+// known, sets j.startKnown and j.start.
+func (f *startFinder) next(j *job) {
+	mayPlan := j.kind == jobChunk && j.chunk.nExtr >= 2 && j.chunk.locked == ""
+	if mayPlan && !f.unknown {
+		j.startKnown = true
+		j.start = j.chunk.startPos
+		if f.have {
+			j.start = f.pred
+		}
+	}
+	p, ok, set, planEnd := j.inputEnd(f.pred, f.have)
+	f.pred, f.have = p, ok
+	switch {
+	case mayPlan && planEnd:
+		f.unknown = true
+	case set:
+		f.unknown = false
+	}
 }
 
 // travelSpeed returns the chunk's travel feed (the most common feed of

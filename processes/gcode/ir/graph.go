@@ -143,6 +143,7 @@ func (g *Graph) Reset(res float64) {
 	g.Edges = g.Edges[:0]
 	g.index.reset()
 	g.lastOK = false
+	g.runWS.warm = false
 }
 
 // Reserve makes room for about n more edges (and their vertices), so that
@@ -337,8 +338,9 @@ func (g *Graph) TravelMM(start Vec, steps []Step) float64 {
 	cur := start
 	t := 0.0
 	for _, s := range steps {
-		p := g.Pts[g.From(s)]
-		t += dist(cur, p)
+		if p := g.Pts[g.From(s)]; p != cur { // (dist 0 adds nothing)
+			t += dist(cur, p)
+		}
 		cur = g.Pts[g.To(s)]
 	}
 	return t

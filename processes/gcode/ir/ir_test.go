@@ -509,7 +509,7 @@ func TestImproveRunsMatchesReference(t *testing.T) {
 			}
 		}
 		got := g.ImproveRuns(start, end, append([]Step(nil), steps...))
-		want := g.improveRunsRef(start, end, append([]Step(nil), steps...))
+		want := g.improveRunsRef(start, end, append([]Step(nil), steps...), 0)
 		if len(got) != len(want) {
 			t.Fatalf("layer %d: %d steps, reference %d", k, len(got), len(want))
 		}

@@ -139,12 +139,26 @@ func (c *crossCache) put(k uint64, v float64) {
 	c.n++
 }
 
-// runScratch is ImproveRuns' memory, kept in the graph between calls.
+// runScratch is ImproveRuns' memory, kept in the graph between calls. It
+// also holds the search state at the end of the last call (warm), from
+// which RestartRuns continues.
 type runScratch struct {
 	rs                                           []run
 	vid, order, pos, nbr, off, chg, seen2, seenO []int32
 	pts                                          []Vec
 	gapMemo                                      []float64
+
+	warm      bool   // the fields below describe the last ImproveRuns call
+	nE, nV    int    // graph size then (a changed graph has no warm state)
+	in        []Step // its input plan (rs indexes into it)
+	bounds    []int  // its runs
+	end       Vec    // its end anchor, if hasEnd
+	hasEnd    bool
+	clock     int32   // the don't-look clock
+	lastTouch int32   // clock of the last move
+	startChg  int32   // clock of the last change of the start point
+	startKey  int32   // crossing-memo key of the current start point
+	startNbr  []int32 // the run endpoints nearest the start (RestartRuns)
 }
 
 // resize returns *s resized to n zero elements, reusing its memory.
@@ -178,13 +192,21 @@ func resize[T any](s *[]T, n int) []T {
 // (a crossing test) is memoised per vertex pair and evaluated only when a
 // move could win on the travel times alone, and a scan that found no move
 // is not repeated until a run it reads has moved (exact don't-look bits).
+// The search state stays in g for RestartRuns until g is reset or changed.
 func (g *Graph) ImproveRuns(start Vec, end *Vec, steps []Step) []Step {
+	ws := &g.runWS
+	ws.warm, ws.nE, ws.nV = true, len(g.Edges), len(g.Pts)
+	ws.in = append(ws.in[:0], steps...)
+	ws.hasEnd = end != nil
+	if end != nil {
+		ws.end = *end
+	}
 	bounds := g.Runs(steps)
+	ws.bounds = append(ws.bounds[:0], bounds...)
 	m := len(bounds) - 1
 	if m < 2 {
 		return g.rotateClosed(start, end, steps, bounds)
 	}
-	ws := &g.runWS
 	rs := resize(&ws.rs, m)
 	vid := resize(&ws.vid, 2*m+2) // graph vertex of each point id (−1: start/end)
 	for k := 0; k < m; k++ {
@@ -222,24 +244,97 @@ func (g *Graph) ImproveRuns(start Vec, end *Vec, steps []Step) []Step {
 		off[i+1] = int32(len(nbr))
 	}
 	ws.nbr = nbr
+	g.xcache.reset(8 * m)
+	// Don't-look state: nothing seen yet.
+	resize(&ws.gapMemo, m+1)
+	resize(&ws.chg, m)
+	seen2 := resize(&ws.seen2, m+1) // 2-opt index i at seen2[i+1]
+	seenO := resize(&ws.seenO, 3*m) // Or-opt (L, p) at seenO[(L−1)·m+p]
+	for k := range seen2 {
+		seen2[k] = -1
+	}
+	for k := range seenO {
+		seenO[k] = -1
+	}
+	for q := range ws.gapMemo {
+		ws.gapMemo[q] = math.NaN()
+	}
+	ws.clock, ws.lastTouch, ws.startChg = 0, 0, 0
+	ws.startNbr = ws.startNbr[:0]
+	ws.startKey = int32(len(g.Pts)) + 1
+	return g.searchRuns(steps, end)
+}
+
+// RestartRuns continues the last ImproveRuns call on g for a head that
+// starts at start instead: the run order its search ended with is improved
+// further by the same 2-opt/Or-opt moves — the 2-opt scan from the start
+// also trying the exits among the 8 run endpoints nearest the new start
+// (enter there, the runs before it reversed) — and the plan is returned
+// with closed runs rotated as by ImproveRuns. It is cheap: ImproveRuns'
+// search ended with every scan done and finding no move, and only the
+// scans that read the start point are repeated (plus those the moves they
+// make disturb), exactly as ImproveRuns' don't-look bits would repeat them
+// (TestRestartRunsMatchesReference holds it to the plain scans). So a
+// layer can be planned before the layer before it, from a provisional
+// start, and adjusted once its real start is known. The result is a local
+// optimum of the same neighbourhood for the new start, and the moves only
+// lower the cost; it generally differs from ImproveRuns(start, ...) on the
+// same input (neither is better in general). ok is false, and nothing is
+// done, when g has no ImproveRuns result to continue (none was made, or g
+// was reset or changed since). Calls may be repeated; each continues from
+// the state the previous one left.
+func (g *Graph) RestartRuns(start Vec) (steps []Step, ok bool) {
+	ws := &g.runWS
+	if !ws.warm || ws.nE != len(g.Edges) || ws.nV != len(g.Pts) {
+		return nil, false
+	}
+	var end *Vec
+	if ws.hasEnd {
+		e := ws.end
+		end = &e
+	}
+	m := len(ws.bounds) - 1
+	if m < 2 {
+		out := append([]Step(nil), ws.in...)
+		return g.rotateClosed(start, end, out, ws.bounds), true
+	}
+	ws.pts[2*m] = start
+	ws.startNbr = nearestK(ws.pts[:2*m], start, 8, ws.startNbr[:0])
+	ws.clock++
+	ws.startChg = ws.clock
+	ws.startKey++ // crossing-memo entries of the old start no longer apply
+	ws.gapMemo[0] = math.NaN()
+	return g.searchRuns(ws.in, end), true
+}
+
+// searchRuns is the 2-opt/Or-opt search of ImproveRuns from the state in
+// g.runWS (runs, order, neighbour lists, don't-look bits, memos), and the
+// plan it ends with.
+func (g *Graph) searchRuns(steps []Step, end *Vec) []Step {
+	ws := &g.runWS
+	rs, vid, order, pos, pts := ws.rs, ws.vid, ws.order, ws.pos, ws.pts
+	nbr, off := ws.nbr, ws.off
+	m := len(rs)
+	startID, endID := int32(2*m), int32(2*m+1)
+	start := pts[startID]
 	// The cost of a travel between point ids is base + CrossCost. The
 	// crossing test is the expensive part: it is evaluated only when a move
 	// could still win on the base costs alone (base is a lower bound), and
 	// memoised per pair of graph vertices (the start and end anchors get
 	// their own keys).
 	nV := int32(len(g.Pts))
+	startKey := ws.startKey
 	key := func(a int32) int32 {
 		switch v := vid[a]; {
 		case v >= 0:
 			return v
 		case a == startID:
-			return nV
+			return startKey
 		default:
-			return nV + 1
+			return nV
 		}
 	}
 	xc := &g.xcache
-	xc.reset(8 * m)
 	tm := g.travelModel()
 	base := func(a, b int32) float64 {
 		t, _ := tm.base(pts[a], pts[b])
@@ -303,13 +398,12 @@ func (g *Graph) ImproveRuns(start Vec, end *Vec, steps []Step) []Step {
 	}
 	// curGap(q) is gap(exitAt(q−1), q) for the current order, memoised
 	// (NaN = not known); moves forget the gaps they change.
-	gapMemo := resize(&ws.gapMemo, m+1)
+	gapMemo := ws.gapMemo
 	forget := func(lo, hi int) {
 		for q := max(lo, 0); q <= min(hi, m); q++ {
 			gapMemo[q] = math.NaN()
 		}
 	}
-	forget(0, m)
 	curGap := func(q int) float64 {
 		if v := gapMemo[q]; v == v {
 			return v
@@ -323,28 +417,38 @@ func (g *Graph) ImproveRuns(start Vec, end *Vec, steps []Step) []Step {
 		return (ep%2 == 1) != r.rev
 	}
 	// Don't-look bookkeeping, exact: chg[q] is the clock of the last move
-	// that changed the run at position q (or its direction). A scan of 2-opt
-	// index i or Or-opt segment (L, p) that applied no move is remembered
-	// (seen); it is skipped while no position it reads has changed since,
-	// because it would read the same points and find no move again.
-	clock := int32(0)
-	chg := resize(&ws.chg, m)
+	// that changed the run at position q (or its direction), startChg that
+	// of the start point (RestartRuns). A scan of 2-opt index i or Or-opt
+	// segment (L, p) that applied no move is remembered (seen); it is
+	// skipped while no position it reads has changed since, because it
+	// would read the same points and find no move again.
+	clock, lastTouch, startChg := ws.clock, ws.lastTouch, ws.startChg
+	chg := ws.chg
 	touch := func(lo, hi int) { // positions lo..hi changed
 		clock++
+		lastTouch = clock
 		for q := max(lo, 0); q <= min(hi, m-1); q++ {
 			chg[q] = clock
 		}
 	}
-	chgAt := func(q int) int32 { // start and end anchors never change
-		if q < 0 || q >= m {
+	chgAt := func(q int) int32 { // the end anchor never changes
+		if q < 0 {
+			return startChg
+		}
+		if q >= m {
 			return 0
 		}
 		return chg[q]
 	}
 	// nbrChanged reports a change since t at any position a neighbour of ep
 	// sits at, or next to it (where the scans look for candidates).
+	startNbr := ws.startNbr
 	nbrChanged := func(ep int32, t int32) bool {
-		for _, q := range nbr[off[ep]:off[ep+1]] {
+		list := startNbr
+		if ep != startID {
+			list = nbr[off[ep]:off[ep+1]]
+		}
+		for _, q := range list {
 			qp := int(pos[q/2])
 			if chgAt(qp-1) > t || chgAt(qp) > t || chgAt(qp+1) > t {
 				return true
@@ -352,14 +456,7 @@ func (g *Graph) ImproveRuns(start Vec, end *Vec, steps []Step) []Step {
 		}
 		return false
 	}
-	seen2 := resize(&ws.seen2, m+1) // 2-opt index i at seen2[i+1]
-	seenO := resize(&ws.seenO, 3*m) // Or-opt (L, p) at seenO[(L−1)·m+p]
-	for k := range seen2 {
-		seen2[k] = -1
-	}
-	for k := range seenO {
-		seenO[k] = -1
-	}
+	seen2, seenO := ws.seen2, ws.seenO
 	reverse := func(i, j int) { // reverse positions i..j
 		forget(i, j+1)
 		touch(i, j)
@@ -386,8 +483,10 @@ func (g *Graph) ImproveRuns(start Vec, end *Vec, steps []Step) []Step {
 		// exitAt(j) → y2 = entry(j+1)) become x1→x2 and y1→y2, reversing
 		// positions i+1..j.
 		for i := -1; i < m-1; i++ {
-			if t := seen2[i+1]; t >= 0 && chgAt(i) <= t && chgAt(i+1) <= t && chgAt(m-1) <= t &&
-				(i < 0 || !nbrChanged(eID(order[i]), t)) && !nbrChanged(sID(order[i+1]), t) {
+			// (t ≥ lastTouch: no run moved since the scan, so only the
+			// start can have changed, which only i = −1 reads.)
+			if t := seen2[i+1]; t >= 0 && chgAt(i) <= t && (t >= lastTouch || chgAt(i+1) <= t && chgAt(m-1) <= t &&
+				!nbrChanged(exitAt(i), t) && !nbrChanged(sID(order[i+1]), t)) {
 				continue
 			}
 			clock0 := clock
@@ -425,13 +524,17 @@ func (g *Graph) ImproveRuns(start Vec, end *Vec, steps []Step) []Step {
 				}
 				return false
 			}
+			// x1's neighbours that are exits of a run at j (the start's
+			// nearest run endpoints after RestartRuns).
+			list := startNbr
 			if i >= 0 {
 				ep := eID(order[i])
-				for _, q := range nbr[off[ep]:off[ep+1]] {
-					if isEnd(q) && tryJ(int(pos[q/2])) {
-						improved = true
-						break
-					}
+				list = nbr[off[ep]:off[ep+1]]
+			}
+			for _, q := range list {
+				if isEnd(q) && tryJ(int(pos[q/2])) {
+					improved = true
+					break
 				}
 			}
 			// Tail reversal (j = m−1) is always a candidate.
@@ -459,14 +562,24 @@ func (g *Graph) ImproveRuns(start Vec, end *Vec, steps []Step) []Step {
 			for p := 0; p+L <= m; p++ {
 				segS := sID(order[p])
 				segE := eID(order[p+L-1])
+				// frontOnly: since the scan was seen only the start point
+				// changed, which (p > 0) only the insertion in front of
+				// position 0 reads; the other insertions still gain
+				// nothing.
+				frontOnly := false
 				if t := seenO[(L-1)*m+p]; t >= 0 {
-					same := chgAt(0) <= t
-					for q := p - 1; q <= p+L && same; q++ {
-						same = chgAt(q) <= t
+					same := t >= lastTouch
+					if !same {
+						same = chgAt(0) <= t
+						for q := max(p-1, 0); q <= p+L && same; q++ {
+							same = chgAt(q) <= t
+						}
+						same = same && !nbrChanged(segS, t) && !nbrChanged(segE, t)
 					}
-					if same && !nbrChanged(segS, t) && !nbrChanged(segE, t) {
+					if same && chgAt(-1) <= t {
 						continue
 					}
+					frontOnly = same && p > 0
 				}
 				seenO[(L-1)*m+p] = clock // no move (reset below if one is made)
 				prevE := exitAt(p - 1)
@@ -505,6 +618,9 @@ func (g *Graph) ImproveRuns(start Vec, end *Vec, steps []Step) []Step {
 				}
 				consider(-1)
 				for _, ep := range [2]int32{segS, segE} {
+					if frontOnly {
+						break
+					}
 					for _, q := range nbr[off[ep]:off[ep+1]] {
 						qp := int(pos[q/2])
 						if isEnd(q) {
@@ -552,6 +668,7 @@ func (g *Graph) ImproveRuns(start Vec, end *Vec, steps []Step) []Step {
 			break
 		}
 	}
+	ws.clock, ws.lastTouch = clock, lastTouch
 	out := make([]Step, 0, len(steps))
 	nb := []int{0}
 	for _, r := range order {
@@ -608,4 +725,35 @@ func (g *Graph) rotateClosed(start Vec, end *Vec, steps []Step, bounds []int) []
 		cur = g.Pts[g.To(steps[l-1])]
 	}
 	return steps
+}
+
+// nearestK appends to out the indices of the k points of pts nearest p
+// (nearest first, ties by index).
+func nearestK(pts []Vec, p Vec, k int, out []int32) []int32 {
+	type cand struct {
+		d float64
+		j int32
+	}
+	var buf [16]cand
+	k = min(k, len(buf))
+	cs := buf[:0]
+	for j := range pts {
+		d := dist(p, pts[j])
+		if len(cs) == k && d >= cs[k-1].d {
+			continue
+		}
+		if len(cs) < k {
+			cs = append(cs, cand{})
+		}
+		i := len(cs) - 1
+		for i > 0 && cs[i-1].d > d {
+			cs[i] = cs[i-1]
+			i--
+		}
+		cs[i] = cand{d, int32(j)}
+	}
+	for _, c := range cs {
+		out = append(out, c.j)
+	}
+	return out
 }

@@ -4,8 +4,11 @@ import "math"
 
 // improveRunsRef is ImproveRuns as first written (plain 2-opt/Or-opt scans,
 // every candidate costed in full, a Go map as memo): the reference that
-// TestImproveRunsMatchesReference holds the optimised version to.
-func (g *Graph) improveRunsRef(start Vec, end *Vec, steps []Step) []Step {
+// TestImproveRunsMatchesReference holds the optimised version to. With
+// startNbr > 0 the 2-opt scan from the start also tries the exits among
+// the startNbr run endpoints nearest the start, as RestartRuns' does
+// (TestRestartRunsMatchesReference).
+func (g *Graph) improveRunsRef(start Vec, end *Vec, steps []Step, startNbr int) []Step {
 	bounds := g.Runs(steps)
 	m := len(bounds) - 1
 	if m < 2 {
@@ -145,13 +148,17 @@ func (g *Graph) improveRunsRef(start Vec, end *Vec, steps []Step) []Step {
 				}
 				return false
 			}
+			var list []int32
 			if i >= 0 {
 				ep := eID(order[i])
-				for _, q := range nbr[off[ep]:off[ep+1]] {
-					if isEnd(q) && tryJ(int(pos[q/2])) {
-						improved = true
-						break
-					}
+				list = nbr[off[ep]:off[ep+1]]
+			} else if startNbr > 0 {
+				list = nearestK(pts[:2*m], start, startNbr, nil)
+			}
+			for _, q := range list {
+				if isEnd(q) && tryJ(int(pos[q/2])) {
+					improved = true
+					break
 				}
 			}
 			// Tail reversal (j = m−1) is always a candidate.
