@@ -363,10 +363,12 @@ func newGcodeEstimateCmd() *cobra.Command {
 		Short: "Estimate print time with the Marlin planner model and compare with the slicer's own estimate",
 		Long: `estimate times each FILE: trapezoidal moves with a look-ahead planner, junction deviation or
 classic jerk (automatic: classic jerk when the file sets M205 X/Y), the file's M201-M205 limits
-over the configured defaults, M220/M221, G4, arcs. It prints the time by kind of motion, the
-slicer's embedded estimate (PrusaSlicer "estimated printing time (normal mode)", Cura
-";TIME:", Simplify3D "Build time") and the difference, and how well the M73 progress lines
-agree.`,
+over the configured defaults (or over the machine model the slicer assumed, for Cura files),
+M220/M221, G4, arcs. It prints the time by kind of motion, the slicer's embedded estimate
+(PrusaSlicer "estimated printing time (normal mode)", Cura ";TIME_ELAPSED:"/";TIME:",
+Simplify3D "Build time") and the difference (for Cura also over the layers alone, the span
+CuraEngine times), and how well the slicer's progress marks (M73 lines, Cura's per-layer
+";TIME_ELAPSED:") agree.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			fl := gcodeFlags{junction: junction, noSlicerLimits: noSlicer}
@@ -397,9 +399,12 @@ agree.`,
 						"extrusion_moves": r.ExtrusionMoves, "lines": r.Lines,
 						"embedded_s": r.Meta.EmbeddedS, "embedded_source": r.Meta.EmbeddedSource, "slicer": string(r.Meta.Slicer),
 					}
+					if sp := r.SlicerSpan; sp != nil {
+						m["slicer_span"] = map[string]any{"from_line": sp.FromLine, "to_line": sp.ToLine, "ours_s": sp.OursS, "slicer_s": sp.SlicerS}
+					}
 					if mx, mean, rem, ok := r.ProgressError(); ok {
-						m["m73_points"] = len(r.Progress)
-						m["m73_max_abs_pct"], m["m73_mean_abs_pct"], m["m73_max_abs_remaining_min"] = mx, mean, rem
+						m["progress_points"] = len(r.Progress)
+						m["progress_max_abs_pct"], m["progress_mean_abs_pct"], m["progress_max_abs_remaining_min"] = mx, mean, rem
 					}
 					all = append(all, m)
 					continue
@@ -435,11 +440,14 @@ func printEstimate(w io.Writer, path string, r timing.Result) {
 	fmt.Fprintf(w, "  %d lines, %d extrusion moves, travel %.1f mm, %d retractions\n", r.Lines, r.ExtrusionMoves, r.TravelMM, r.Retracts)
 	if r.Meta.EmbeddedS > 0 {
 		fmt.Fprintf(w, "  slicer (%s, %s): %s (%.0f s); difference %s\n", r.Meta.Slicer, r.Meta.EmbeddedSource, fmtDuration(r.Meta.EmbeddedS), r.Meta.EmbeddedS, pct(r.Meta.EmbeddedS, r.Seconds))
+		if sp := r.SlicerSpan; sp != nil {
+			fmt.Fprintf(w, "  over the span the slicer times (lines %d-%d, without the profile's start and end G-code): ours %.1f s, slicer %.1f s; difference %s\n", sp.FromLine, sp.ToLine, sp.OursS, sp.SlicerS, pct(sp.SlicerS, sp.OursS))
+		}
 	} else {
 		fmt.Fprintln(w, "  no slicer estimate in the file")
 	}
 	if mx, mean, rem, ok := r.ProgressError(); ok {
-		fmt.Fprintf(w, "  M73 progress: %d points, |ΔP| max %.2f mean %.2f percentage points, |ΔR| max %.2f min\n", len(r.Progress), mx, mean, rem)
+		fmt.Fprintf(w, "  slicer's progress marks (M73, ;TIME_ELAPSED:): %d points, |ΔP| max %.2f mean %.2f percentage points, |ΔR| max %.2f min\n", len(r.Progress), mx, mean, rem)
 	}
 }
 

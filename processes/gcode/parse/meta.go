@@ -2,6 +2,7 @@ package parse
 
 import (
 	"bytes"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -30,8 +31,10 @@ type Meta struct {
 	Generator string // the full generator comment
 	Flavor    string // ";FLAVOR:" (Cura) or "gcode_flavor" (PrusaSlicer)
 	// EmbeddedS is the slicer's estimate (s): PrusaSlicer/Orca "estimated
-	// printing time (normal mode)", Cura ";TIME:", Simplify3D "Build
-	// time"; 0 when absent. EmbeddedSource names the comment used.
+	// printing time (normal mode)", Cura ";TIME:" or, when the file has
+	// them, the last ";TIME_ELAPSED:" (CuraEngine's running total),
+	// Simplify3D "Build time"; 0 when absent. EmbeddedSource names the
+	// comment used.
 	EmbeddedS      float64
 	EmbeddedSource string
 	// Config holds "; key = value" pairs (values trimmed), limited to
@@ -39,6 +42,22 @@ type Meta struct {
 	Config map[string]string
 	// LayerMarkers counts layer-change comments (LayerMarker).
 	LayerMarkers int
+}
+
+// TimeElapsed reads CuraEngine's per-layer progress comment
+// ";TIME_ELAPSED:<seconds>" (c is the comment text without ';'): the
+// slicer's estimated time from the start of the print to the end of the
+// layer.
+func TimeElapsed(c []byte) (s float64, ok bool) {
+	const key = "TIME_ELAPSED:"
+	if !bytes.HasPrefix(c, []byte(key)) {
+		return 0, false
+	}
+	v, _, ok := ParseNumber(trimSpace(c[len(key):]))
+	if !ok || v < 0 || math.IsInf(v, 0) || math.IsNaN(v) {
+		return 0, false
+	}
+	return v, true
 }
 
 // MaxConfigKeys bounds Meta.Config.
@@ -70,6 +89,14 @@ func (m *Meta) Observe(l *Line) {
 				m.EmbeddedS = v
 				m.EmbeddedSource = ";TIME:"
 			}
+		}
+		if v, ok := TimeElapsed(c); ok {
+			// CuraEngine's running total at the end of each layer; the
+			// last one is its whole estimate. It wins over ";TIME:",
+			// which CuraEngine run without the Cura front end leaves at
+			// the placeholder 6666.
+			m.EmbeddedS = v
+			m.EmbeddedSource = ";TIME_ELAPSED:"
 		}
 	case 'e':
 		const key = "estimated printing time (normal mode)"

@@ -256,7 +256,11 @@ func (e *Estimator) setting(l *parse.Line, m *parse.Machine) {
 		if v, ok := pos('T'); ok {
 			lim.MinTravelMMS = v
 		}
-		if e.mode == JunctionAuto && (jerkSet || jdSet) {
+		// Auto: the file's M205 chooses the junction model, except under
+		// a Cura model (Marlin1Jerk comes only from SlicerLimits), whose
+		// calculator keeps Marlin 1.0 junctions and takes M205 X as its
+		// XY jerk (CuraEngine GCodeExport::writeJerk).
+		if e.mode == JunctionAuto && (jerkSet || jdSet) && lim.Junction != Marlin1Jerk {
 			if e.sawJerk && !e.sawJD {
 				lim.Junction = ClassicJerk
 			} else {
@@ -300,9 +304,17 @@ func (e *Estimator) Finish() float64 {
 // Checkpoint is an M73 progress line compared with our estimate.
 type Checkpoint struct {
 	Line     int
-	Percent  float64 // M73 P
-	RemainM  float64 // M73 R (minutes), -1 if absent
+	Percent  float64 // M73 P, or SlicerElapsedS as a share of the slicer's total
+	RemainM  float64 // M73 R (minutes), or the slicer's remaining time; -1 if absent
 	ElapsedS float64 // our time from the start to this line
+	// SlicerElapsedS is CuraEngine's ";TIME_ELAPSED:" (s), 0 for M73.
+	SlicerElapsedS float64
+}
+
+// Span is our time and the slicer's over a part of a file.
+type Span struct {
+	FromLine, ToLine int     // 1-based input lines (inclusive)
+	OursS, SlicerS   float64 // seconds
 }
 
 // Result is a whole-file estimate.
@@ -322,15 +334,21 @@ type Result struct {
 	Limits         Limits // at the end of the file
 	// Model names the slicer's machine model the estimate started from
 	// (Config.SlicerLimits), "" for the configured limits.
-	Model    string
-	Meta     parse.Meta
-	Progress []Checkpoint // M73 lines (first extruder's progress)
+	Model string
+	Meta  parse.Meta
+	// SlicerSpan compares our time with the slicer's over the part of
+	// the file the slicer times, when that is not the whole file
+	// (CuraEngine: from the first layer to the last ;TIME_ELAPSED:); nil
+	// otherwise.
+	SlicerSpan *Span
+	Progress   []Checkpoint // M73 lines (first extruder's progress) and ;TIME_ELAPSED: marks
 }
 
-// ProgressError compares the M73 progress lines with the estimate: the
-// largest and mean absolute difference between M73 P and our elapsed
-// percentage (points), and the largest difference between M73 R and our
-// remaining time (minutes). ok is false without M73 lines.
+// ProgressError compares the slicer's progress marks (M73 P/R lines, or
+// CuraEngine's per-layer ";TIME_ELAPSED:") with the estimate: the largest
+// and mean absolute difference between the slicer's and our elapsed
+// percentage (points), and the largest difference between the slicer's
+// and our remaining time (minutes). ok is false without progress marks.
 func (r *Result) ProgressError() (maxPct, meanPct, maxRemainMin float64, ok bool) {
 	if len(r.Progress) == 0 || r.Seconds <= 0 {
 		return 0, 0, 0, false
@@ -359,6 +377,7 @@ func EstimateReader(ctx context.Context, r io.Reader, cfg Config) (Result, error
 		mark int
 	}
 	var marks []pending
+	firstLayer, firstLayerLine := -1, 0 // planner mark and line of the first layer marker
 	n := 0
 	for sc.Scan() {
 		l := sc.Line()
@@ -374,6 +393,13 @@ func EstimateReader(ctx context.Context, r io.Reader, cfg Config) (Result, error
 		}
 		res.Meta.Observe(l)
 		est.AssumeSlicer(&res.Meta)
+		if l.Letter == 0 && len(l.Comment) > 0 {
+			if v, ok := parse.TimeElapsed(l.Comment); ok {
+				marks = append(marks, pending{Checkpoint{Line: l.Num, SlicerElapsedS: v, RemainM: -1}, est.P.Mark()})
+			} else if firstLayer < 0 && parse.LayerMarker(l.Comment) {
+				firstLayer, firstLayerLine = est.P.Mark(), l.Num
+			}
+		}
 		if l.Letter == 'M' && l.Code == 73 {
 			if p, ok := l.Get('P'); ok {
 				cp := Checkpoint{Line: l.Num, Percent: p, RemainM: -1}
@@ -416,7 +442,21 @@ func EstimateReader(ctx context.Context, r io.Reader, cfg Config) (Result, error
 			return Result{}, fmt.Errorf("estimate: internal: unresolved checkpoint at line %d", p.cp.Line)
 		}
 		p.cp.ElapsedS = t
+		if p.cp.SlicerElapsedS > 0 && res.Meta.EmbeddedS > 0 {
+			// ;TIME_ELAPSED: the last one is the slicer's total
+			// (Meta.EmbeddedS), so it gives the percentage and the
+			// remaining time as M73 P and R would.
+			p.cp.Percent = p.cp.SlicerElapsedS / res.Meta.EmbeddedS * 100
+			p.cp.RemainM = (res.Meta.EmbeddedS - p.cp.SlicerElapsedS) / 60
+		}
 		res.Progress = append(res.Progress, p.cp)
+	}
+	// CuraEngine times the layers only (not the start and end G-code it
+	// copies from the printer profile): compare over that span.
+	if k := len(res.Progress) - 1; k >= 0 && res.Progress[k].SlicerElapsedS > 0 && firstLayer >= 0 {
+		if t0, ok := est.P.MarkTime(firstLayer); ok {
+			res.SlicerSpan = &Span{FromLine: firstLayerLine, ToLine: res.Progress[k].Line, OursS: res.Progress[k].ElapsedS - t0, SlicerS: res.Progress[k].SlicerElapsedS}
+		}
 	}
 	return res, nil
 }

@@ -35,7 +35,7 @@ const (
 	// ClassicJerk limits the instantaneous per-axis speed change (M205 X/Y/Z/E).
 	ClassicJerk
 	// Marlin1Jerk is Marlin 1.0's planner as copied into CuraEngine's
-	// TimeEstimateCalculator (Cura ≤ 2.4 and legacy Cura): the jerk of the
+	// TimeEstimateCalculator (all Cura versions): the jerk of the
 	// XY speed vector is limited to JerkMMS[X] (Z and E per axis), a block
 	// starting from rest may enter at half the jerk, and an axis whose
 	// share of the acceleration exceeds its M201 limit replaces the
