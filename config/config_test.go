@@ -217,6 +217,8 @@ func TestValidationErrorsNameTheField(t *testing.T) {
 		{"lpbf:\n  spacing_mm: 20\n", "lpbf.spacing_mm"},
 		{"lpbf:\n  power_w: 500\n", "lpbf.power_w"},
 		{"lpbf:\n  thermal_model: magic\n", "lpbf.thermal_model"},
+		{"lpbf:\n  hot_area_weight: -1\n", "lpbf.hot_area_weight"},
+		{"lpbf:\n  hot_area_weight: .nan\n", "lpbf.hot_area_weight"},
 		{"lpbf:\n  decay: .nan\n", "lpbf.decay"},
 		{"lpbf:\n  scan_speed_mm_s: .inf\n", "lpbf.scan_speed_mm_s"},
 		{"planner:\n  ring: 9\n", "planner.ring"},

@@ -58,6 +58,16 @@ type WireframeProcess struct {
 	DisplacementWeightPerMM float64 `yaml:"displacement_weight_per_mm"`
 	CollisionPenalty        float64 `yaml:"collision_penalty"`
 	ClimbWeightPerMM        float64 `yaml:"climb_weight_per_mm"`
+	// PeakDisplacementWeightPerMM weighs the sag term's fabcell extension
+	// (not in the paper): the rise of the running maximum,
+	// −w_peak·max(0, d_max(P ∪ e_k) − D_{k−1}) [mm], with D_{k−1} the
+	// largest d_max of the partial structures printed so far in the job.
+	// Over a whole sequence these terms sum to −w_peak × the maximum sag
+	// of the sequence — the metric max_displacement_mm — whereas Eq. 8's
+	// per-step term (DisplacementWeightPerMM) sums d_max over the steps.
+	// Both terms apply (set either weight to 0 to use the other alone).
+	// Rises are micrometres, so useful weights are 10³–10⁴ per mm.
+	PeakDisplacementWeightPerMM float64 `yaml:"peak_displacement_weight_per_mm"`
 
 	// Extrusion control for generated URScript: tool digital output that
 	// switches the extruder, standard analog output for the feed rate
@@ -135,6 +145,10 @@ func (w WireframeProcess) DisplacementLimitMM() float64 {
 	return w.NozzleDiameterMM / 2
 }
 
+// defaultPeakDisplacementWeightPerMM is the default of
+// wireframe.peak_displacement_weight_per_mm (0: the spec's Eq. 8 alone).
+const defaultPeakDisplacementWeightPerMM = 0
+
 func (w *WireframeProcess) applyDefaults() {
 	def(&w.NozzleDiameterMM, 1.0)
 	def(&w.StrutDiameterMM, 2.0)
@@ -151,6 +165,7 @@ func (w *WireframeProcess) applyDefaults() {
 	def(&w.DisplacementWeightPerMM, 1.0)
 	def(&w.CollisionPenalty, 1000)
 	def(&w.ClimbWeightPerMM, 1)
+	def(&w.PeakDisplacementWeightPerMM, defaultPeakDisplacementWeightPerMM)
 	def(&w.FeedFraction, 0.5)
 	def(&w.CoolingDwellS, 0.5)
 	def(&w.ArmCheck, true)
@@ -190,6 +205,7 @@ func (w WireframeProcess) validate(v *validator) {
 	v.within("wireframe.max_tilt_deg", w.MaxTiltDeg, 0, 90)
 	v.within("wireframe.collision_clearance_mm", w.CollisionClearanceMM, 0, 50)
 	v.within("wireframe.displacement_weight_per_mm", w.DisplacementWeightPerMM, 0, 1e6)
+	v.within("wireframe.peak_displacement_weight_per_mm", w.PeakDisplacementWeightPerMM, 0, 1e7)
 	v.within("wireframe.collision_penalty", w.CollisionPenalty, 0, 1e9)
 	v.within("wireframe.climb_weight_per_mm", w.ClimbWeightPerMM, 0, 1e6)
 	v.within("wireframe.extrude_tool_output", float64(w.ExtrudeToolOutput), 0, 1)
@@ -502,6 +518,15 @@ type LPBFProcess struct {
 	// the cap; the reward of a scan step is then ≤ HMax but unbounded
 	// below). Default "capped".
 	RewardHeat string `yaml:"reward_heat"`
+	// HotAreaWeight adds the hot-area metric to Eq. 13: every move loses
+	// HotAreaWeight·HMax per scanned pixel that is hotter than
+	// HotThreshold·HMax after it (the moved-to pixel included), so the
+	// planner's return is the hot_area_mm2 integral the evaluator reports
+	// — Eq. 13 then sees the step's heat on its neighbourhood, not only on
+	// the target pixel. 0 = off; default 0.3 (README "LPBF": greedy gave
+	// the same orders at 0.3 and 1 on the table and held-out layers; at
+	// 0.1 and below the 4–6 px walls were not helped).
+	HotAreaWeight float64 `yaml:"hot_area_weight"`
 
 	// ChessboardIslandMM is the island size of the chessboard baseline.
 	// ChessboardOrder is the island order: "checkerboard" (all islands of
@@ -545,6 +570,7 @@ func (l *LPBFProcess) applyDefaults() {
 	def(&l.Stranding, "mask")
 	def(&l.StrandingPenalty, 1)
 	def(&l.RewardHeat, "capped")
+	def(&l.HotAreaWeight, 0.3)
 	def(&l.ChessboardIslandMM, 5)
 	def(&l.ChessboardOrder, "checkerboard")
 	def(&l.FieldSizeMM, 250)
@@ -589,6 +615,7 @@ func (l LPBFProcess) validate(v *validator) {
 	v.oneOf("lpbf.stranding", l.Stranding, "off", "mask", "penalty")
 	v.within("lpbf.stranding_penalty", l.StrandingPenalty, 0, 1000)
 	v.oneOf("lpbf.reward_heat", l.RewardHeat, "capped", "residual")
+	v.within("lpbf.hot_area_weight", l.HotAreaWeight, 0, 1000)
 	v.within("lpbf.chessboard_island_mm", l.ChessboardIslandMM, 0.1, 1000)
 	v.oneOf("lpbf.chessboard_order", l.ChessboardOrder, "checkerboard", "raster")
 	v.positive("lpbf.field_size_mm", l.FieldSizeMM)

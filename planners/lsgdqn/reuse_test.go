@@ -144,7 +144,18 @@ func TestReuseRegret(t *testing.T) {
 		}
 		f.Close()
 	}
+	// Stated bounds (measured, see README "LPBF"), in units of one cold
+	// scan step's reward (H_max = 1) per decision: below 0.05 with the
+	// plain Eq. 13 reward; below 0.25 with the default hot-area term,
+	// which reads heat beyond the LSG's feature rows, so stored networks
+	// transfer worse (0.16 measured, 60 % LSG-optimal).
+	t.Run("eq13", func(t *testing.T) { reuseRegret(t, path, 0, 0.05) })
+	t.Run("default", func(t *testing.T) { reuseRegret(t, path, config.Defaults().LPBF.HotAreaWeight, 0.25) })
+}
+
+func reuseRegret(t *testing.T, path string, hotWeight, bound float64) {
 	cfg := config.Defaults()
+	cfg.LPBF.HotAreaWeight = hotWeight
 	proc, err := lpbf.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -226,9 +237,7 @@ func TestReuseRegret(t *testing.T) {
 	if inferred.n == 0 {
 		t.Fatal("no inferred decision")
 	}
-	// Stated bound (measured, see README "LPBF"): a mean regret below 0.05
-	// of one cold scan step's reward (H_max = 1) per decision.
-	if mi > 0.05 {
-		t.Errorf("inferred decisions: mean regret %.4f > 0.05", mi)
+	if mi > bound {
+		t.Errorf("inferred decisions: mean regret %.4f > %.2f", mi, bound)
 	}
 }

@@ -60,8 +60,8 @@
 // move looks equally hot, so a planner that follows it can curl around a
 // pixel, heat it from all sides and enter it last — the peak residual heat
 // (peak_temperature) of the plain Eq. 13 planner was the highest of all
-// planners on 7 of the 9 README layers. Three rules of the session, set in
-// the lpbf configuration, address that; they change which moves the
+// planners on 7 of the 9 README layers. Four rules of the session, set in
+// the lpbf configuration, address that and the hot area; they change which moves the
 // session offers and what it rewards, so every planner that drives the
 // session follows them (lsg-dqn, and greedy as its one-step version, bfs,
 // random), while the zigzag and chessboard baselines replay fixed orders
@@ -91,8 +91,21 @@
 //   - Reward heat (lpbf.reward_heat, default "capped" = Eq. 13 as released):
 //     "residual" makes Eq. 13 read the residual heat, so moves still differ
 //     above the cap (scan-step reward H_max − R ≤ H_max, unbounded below).
+//   - Hot-area term (lpbf.hot_area_weight, default 0.3, 0 = off): Eq. 13
+//     judges a move by the heat of the one pixel it enters, but the
+//     kernel heats the whole disc around it, and hot_area_mm2 counts the
+//     scanned pixels of that disc that stay above lpbf.hot_threshold. Every
+//     move (scan step or jump) therefore loses hot_area_weight·H_max per
+//     scanned pixel, the entered one included, that is hot after it: the
+//     field takes the step and is undone (exact, O(active set) per
+//     Reward), so the term is the move's share of the evaluator's hot-area
+//     integral (thermal.Report.HotNodes) and a planner's return sums it.
+//     Scan-step rewards stay ≤ H_max − weight·H_max.
 //
-// The defaults come from the README comparison (one run, nine layers).
+// The defaults of the first three rules come from the README comparison
+// (one run, nine layers); the hot-area term and its weight were checked
+// on the held-out layers as well (package masks, HeldOut; compare -layers
+// heldout).
 // With the rules off the session is Eq. 13 and §11 exactly as above.
 //
 // # Metrics

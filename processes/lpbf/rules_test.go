@@ -19,6 +19,7 @@ func rulesProcess(t *testing.T, maxResid float64, stranding, rewardHeat string) 
 		c.LPBF.MaxResidualHeat = maxResid
 		c.LPBF.Stranding = stranding
 		c.LPBF.RewardHeat = rewardHeat
+		c.LPBF.HotAreaWeight = 0
 	})
 }
 
@@ -276,7 +277,7 @@ func TestStrandingRule(t *testing.T) {
 	}
 	// penalty: the stranding move loses stranding_penalty·h_max
 	p := testProcess(t, func(c *config.Cell) {
-		c.LPBF.MaxResidualHeat, c.LPBF.Stranding, c.LPBF.StrandingPenalty, c.LPBF.HMax = 0, "penalty", 0.75, 2
+		c.LPBF.MaxResidualHeat, c.LPBF.Stranding, c.LPBF.StrandingPenalty, c.LPBF.HMax, c.LPBF.HotAreaWeight = 0, "penalty", 0.75, 2, 0
 	})
 	s, _, on = notch(t, p)
 	if got := targets(s.Candidates(nil)); len(got) != 2 {
@@ -409,6 +410,9 @@ func TestSessionRuleConfigErrors(t *testing.T) {
 		{"lpbf.stranding_penalty", func(l *config.LPBFProcess) { l.StrandingPenalty = math.NaN() }},
 		{"lpbf.stranding_penalty", func(l *config.LPBFProcess) { l.StrandingPenalty = -1 }},
 		{"lpbf.reward_heat", func(l *config.LPBFProcess) { l.RewardHeat = "hot" }},
+		{"lpbf.hot_area_weight", func(l *config.LPBFProcess) { l.HotAreaWeight = math.NaN() }},
+		{"lpbf.hot_area_weight", func(l *config.LPBFProcess) { l.HotAreaWeight = -0.1 }},
+		{"lpbf.hot_area_weight", func(l *config.LPBFProcess) { l.HotAreaWeight = math.Inf(1) }},
 	} {
 		c := config.Defaults()
 		tc.mod(&c.LPBF)
@@ -421,8 +425,102 @@ func TestSessionRuleConfigErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "lpbf.max_residual_heat") {
 		t.Errorf("YAML NaN: %v %+v", err, c.LPBF)
 	}
-	c, err = config.Parse(strings.NewReader("lpbf:\n  max_residual_heat: 0\n  stranding: \"off\"\n"))
-	if err != nil || c.LPBF.MaxResidualHeat != 0 || c.LPBF.Stranding != "off" {
+	c, err = config.Parse(strings.NewReader("lpbf:\n  max_residual_heat: 0\n  stranding: \"off\"\n  hot_area_weight: 0\n"))
+	if err != nil || c.LPBF.MaxResidualHeat != 0 || c.LPBF.Stranding != "off" || c.LPBF.HotAreaWeight != 0 {
 		t.Errorf("explicit off: %v %+v", err, c.LPBF)
 	}
+	if d := config.Defaults().LPBF.HotAreaWeight; d != 0.3 {
+		t.Errorf("default hot_area_weight %v, want 0.3", d)
+	}
+}
+
+// hot_area_weight: every move's reward loses weight·H_max per scanned
+// pixel that is hot after it — checked against the evaluator's hot-area
+// history of the order extended by the move (thermal.Report.HotNodes,
+// independent replay), for scan steps and jumps along random walks with
+// every other rule on, and the session state is unchanged by Reward.
+func TestHotAreaWeightReward(t *testing.T) {
+	g := maskGraph(t, 13, 9, func(c, r int) bool {
+		return !(c >= 4 && c <= 6 && r >= 3 && r <= 5) && !(c == 10 && r > 1)
+	})
+	for _, w := range []float64{0.3, 2} {
+		p := testProcess(t, func(c *config.Cell) { c.LPBF.HotAreaWeight = w })
+		off := testProcess(t, func(c *config.Cell) { c.LPBF.HotAreaWeight = 0 })
+		rng := rand.New(rand.NewPCG(11, uint64(w*10)))
+		checked, differ := 0, 0
+		for run := 0; run < 3; run++ {
+			s, ref := session(t, p, g), session(t, off, g)
+			start := rng.IntN(g.NumNodes())
+			if err := s.Begin(start); err != nil {
+				t.Fatal(err)
+			}
+			if err := ref.Begin(start); err != nil {
+				t.Fatal(err)
+			}
+			for !s.Done() {
+				ms := s.Candidates(nil)
+				if len(ms) == 0 {
+					ms = s.Jump()
+				}
+				order := s.order()
+				for _, m := range ms {
+					before := append([]float64(nil), s.Field().Temp(m.To), s.Residual().Temp(m.To))
+					steps := s.Field().Steps()
+					r := s.Reward(m)
+					if s.Field().Steps() != steps || s.Field().Temp(m.To) != before[0] || s.Residual().Temp(m.To) != before[1] {
+						t.Fatal("Reward changed the session's fields")
+					}
+					ev, err := Evaluate(p.cfg.LPBF, g, append(order[:len(order):len(order)], m.To))
+					if err != nil {
+						t.Fatal(err)
+					}
+					hot := float64(ev.Thermal.HotNodes[len(ev.Thermal.HotNodes)-1])
+					if want := ref.Reward(m) - w*hot; math.Abs(r-want) > 1e-12 {
+						t.Fatalf("w %v: reward of %v %v, want Eq. 13 %v − %v·%v hot = %v", w, m.Kind, r, ref.Reward(m), w, hot, want)
+					}
+					if hot < 1 || r > s.MaxStepReward() {
+						t.Fatalf("w %v: %v hot pixels after a step (the melted pixel is hot), reward %v", w, hot, r)
+					}
+					checked++
+				}
+				if len(ms) > 1 && s.Reward(ms[0])-ref.Reward(ms[0]) != s.Reward(ms[1])-ref.Reward(ms[1]) {
+					differ++
+				}
+				m := ms[rng.IntN(len(ms))]
+				s.Apply(m)
+				ref.Apply(m)
+			}
+		}
+		if differ == 0 {
+			t.Fatalf("w %v: the hot-area term never told two candidates apart (%d rewards checked)", w, checked)
+		}
+		t.Logf("w %v: %d rewards checked, %d states where the term differs between candidates", w, checked, differ)
+	}
+}
+
+// On a 250 × 6 wall the hot-area term turns the plain rules' row-by-row
+// order, which is hotter than the zig-zag raster, into one that is cooler
+// (the wall of the held-out set, README "LPBF"); the peak stays at the
+// hot-spot threshold.
+func TestHotAreaWeightWall(t *testing.T) {
+	g := maskGraph(t, 250, 6, func(c, r int) bool { return true })
+	hot := func(w float64) (float64, float64) {
+		p := testProcess(t, func(c *config.Cell) { c.LPBF.HotAreaWeight = w })
+		s := session(t, p, g)
+		plan(t, p, "greedy", s, config.Defaults().Planner)
+		m := s.Metrics()
+		return m["hot_area_mm2"], m["peak_temperature"]
+	}
+	p := testProcess(t, nil)
+	ev, err := Evaluate(p.cfg.LPBF, g, (&Zigzag{}).Order(session(t, p, g).Lattice()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zz := ev.Map()["hot_area_mm2"]
+	h0, _ := hot(0)
+	h1, peak := hot(0.3)
+	if !(h0 > zz && h1 < zz) || peak > p.cfg.LPBF.MaxResidualHeat {
+		t.Fatalf("hot area: rules without the term %.5f, with %.5f (peak %.3f), zigzag %.5f; want without > zigzag > with, peak ≤ %v", h0, h1, peak, zz, p.cfg.LPBF.MaxResidualHeat)
+	}
+	t.Logf("hot area: without %.5f, with %.5f, zigzag %.5f mm²", h0, h1, zz)
 }

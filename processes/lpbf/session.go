@@ -13,7 +13,7 @@ import (
 // residual-heat field when a session rule reads it (package comment,
 // "Session rules"), and the list of unvisited pixels for the jump rule.
 // Apply and Undo cost O(active set of the fields), independent of the
-// layer size; Reward is O(1); Candidates is O(1), O(active set) when every
+// layer size; Reward is O(1) (O(active set) with the hot-area term); Candidates is O(1), O(active set) when every
 // neighbour is above the hot-spot threshold; Jump is O(unvisited pixels).
 type Session struct {
 	*planners.Tracker
@@ -47,6 +47,8 @@ type rules struct {
 	strand        strandMode
 	strandPenalty float64 // per stranded pixel, units of T
 	residReward   bool    // Eq. 13 reads the residual heat
+	hotWeight     float64 // hot-area term: units of T per scanned pixel hot after the step; 0 = off
+	hotThr        float64 // hot threshold of the hot-area metric, units of T
 }
 
 type strandMode uint8
@@ -59,7 +61,8 @@ const (
 
 func rulesFromConfig(p *Process) rules {
 	c, h := p.cfg.LPBF, p.tp.HMax
-	r := rules{maxResid: c.MaxResidualHeat * h, strandPenalty: c.StrandingPenalty * h, residReward: c.RewardHeat == "residual"}
+	r := rules{maxResid: c.MaxResidualHeat * h, strandPenalty: c.StrandingPenalty * h, residReward: c.RewardHeat == "residual",
+		hotWeight: c.HotAreaWeight * h, hotThr: c.HotThreshold * h}
 	switch c.Stranding {
 	case "mask":
 		r.strand = strandMask
@@ -276,20 +279,43 @@ func (s *Session) freeDegree(u, except int) int {
 // comment): H_max − T(m.To) − H_max·[m is not a scan step onto a new
 // pixel], T the capped field or, with lpbf.reward_heat residual, the
 // residual heat; with stranding "penalty" a scan step loses
-// lpbf.stranding_penalty·H_max per pixel it strands.
+// lpbf.stranding_penalty·H_max per pixel it strands; with
+// lpbf.hot_area_weight every move loses weight·H_max per scanned pixel hot
+// after it (hotAfter). Cost O(1), O(active set) with the hot-area term.
 func (s *Session) Reward(m planners.Move) float64 {
 	t := s.field.Temp(m.To)
 	if s.rules.residReward {
 		t = s.resid.Temp(m.To)
 	}
-	if m.Kind != planners.Print || s.Visits(m.To) > 0 {
-		return -t // (H_max − T) − H_max, without the rounding
+	var hot float64
+	if s.rules.hotWeight > 0 {
+		hot = s.rules.hotWeight * float64(s.hotAfter(m.To))
 	}
-	r := s.hmax - t
+	if m.Kind != planners.Print || s.Visits(m.To) > 0 {
+		return -t - hot // (H_max − T) − H_max, without the rounding
+	}
+	r := s.hmax - t - hot
 	if s.rules.strand == strandPenalty {
 		r -= s.rules.strandPenalty * float64(s.strands(m.From, m.To))
 	}
 	return r
+}
+
+// hotAfter returns the number of scanned pixels that are hot (capped
+// field above lpbf.hot_threshold·H_max) after the laser steps to t, t
+// included — the step's term of the hot-area metric (thermal.Report
+// HotAreaNodes is its mean over the steps). The field takes the step and
+// is undone (exact); cost O(active set).
+func (s *Session) hotAfter(t int) int {
+	s.field.Step(t)
+	n := 0
+	for _, w := range s.field.Active() {
+		if (int(w) == t || s.Visits(int(w)) > 0) && s.field.Temp(int(w)) > s.rules.hotThr {
+			n++
+		}
+	}
+	s.field.Undo()
+	return n
 }
 
 // MaxStepReward implements planners.RewardBounder: a scan step onto a cold

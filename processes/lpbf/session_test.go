@@ -109,7 +109,9 @@ func TestSessionUndoExact(t *testing.T) {
 // session rules are off here (Eq. 13 as in the paper; rules_test.go covers
 // them): the walk relies on the last move being a scan step.
 func TestRewardEq13(t *testing.T) {
-	p := testProcess(t, func(c *config.Cell) { c.LPBF.HMax, c.LPBF.MaxResidualHeat, c.LPBF.Stranding = 2.5, 0, "off" })
+	p := testProcess(t, func(c *config.Cell) {
+		c.LPBF.HMax, c.LPBF.MaxResidualHeat, c.LPBF.Stranding, c.LPBF.HotAreaWeight = 2.5, 0, "off", 0
+	})
 	g := maskGraph(t, 12, 12, func(c, r int) bool { return true })
 	s := session(t, p, g)
 	if err := s.Begin(5); err != nil {

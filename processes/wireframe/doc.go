@@ -11,7 +11,9 @@
 // base_frame_in_rob_base with robot.use_model_bed_frame). A head axis is a
 // unit vector in the bed frame from the nozzle tip up into the head; the
 // TCP z axis points the other way. Rewards are in the units of Eqs. 5–8:
-// radians of head rotation and millimetres of sag times their weights.
+// radians of head rotation and millimetres of sag times their weights
+// (Eq. 8's d_max per step, and fabcell's rise of the job's running
+// maximum sag, whose sum over a job is its maximum sag).
 // Robot steps (Motions) are in the base frame in metres and radians.
 //
 // Pieces:

@@ -103,8 +103,10 @@ func (s *Session) movesKey() [2]uint64 {
 //	arm_branch             0..7 (see Branch.Code), −1 with the arm check off
 //	total_reward           Σ undiscounted step rewards (Eqs. 5–8 + travel),
 //	                       and its parts reward_collision (rotation or
-//	                       penalty), reward_displacement, reward_climb,
-//	                       reward_travel
+//	                       penalty), reward_displacement (Eq. 8),
+//	                       reward_displacement_peak (peak-rise extension:
+//	                       −w_p × the largest sag the reward charged),
+//	                       reward_climb, reward_travel
 func (s *Session) Metrics() map[string]float64 {
 	key := s.movesKey()
 	if s.metrics != nil && s.metricsKey == key {
@@ -125,9 +127,10 @@ func (s *Session) Metrics() map[string]float64 {
 	// the return first: with fea_scope global its FEA answers fill the memo
 	// the displacement series reads
 	rt := s.returnTerms()
-	m["total_reward"] = round6(rt.collision + rt.displacement + rt.climb + rt.move)
+	m["total_reward"] = round6(rt.collision + rt.displacement + rt.peak + rt.climb + rt.move)
 	m["reward_collision"] = round6(rt.collision)
 	m["reward_displacement"] = round6(rt.displacement)
+	m["reward_displacement_peak"] = round6(rt.peak)
 	m["reward_climb"] = round6(rt.climb)
 	m["reward_travel"] = round6(rt.move)
 

@@ -91,15 +91,24 @@ const maxOrientCache = 1 << 20
 //
 // Reward (Eqs. 5–8, real units, undiscounted; planners apply D(k)):
 //
-//	print:  r = r_c − w·d_max(P ∪ e) [mm] − c·(z̄(e) − z̄(e_prev)) [mm]
+//	print:  r = r_c − w·d − w_p·max(0, d − D) − c·(z̄(e) − z̄(e_prev))
+//	        d = d_max(P ∪ e) [mm], z̄ [mm]
 //	        r_c = −ang(o*, o_prev) [rad], or −collision_penalty when no
 //	        axis is free, the start node is unsupported, the strut is
-//	        already printed or the FEA finds the structure unstable
+//	        already printed or the FEA finds the structure unstable (the
+//	        last three: r = −collision_penalty alone)
 //	travel: −travel_weight_per_mm · length
 //	jump:   −(jump_penalty + travel_weight_per_mm · distance)
 //
-// with w = displacement_weight_per_mm, c = climb_weight_per_mm and d_max
-// from the global FEA or the LSG window (fea_scope).
+// with w = displacement_weight_per_mm (Eq. 8), c = climb_weight_per_mm
+// and d_max from the global FEA or the LSG window (fea_scope). The peak
+// term is a fabcell extension (w_p = peak_displacement_weight_per_mm):
+// D is the running maximum of d over the prints applied since Begin
+// (D = 0 before the first), part of the session state and restored by
+// Undo. Along any sequence the peak terms telescope to −w_p·max_k d_k,
+// the max_displacement_mm metric (with fea_scope global), so a
+// look-ahead planner minimises the maximum sag within its horizon where
+// Eq. 8's −w·d_k sums the sag of every partial structure.
 type Session struct {
 	*planners.Tracker
 	p   *Process
@@ -128,7 +137,10 @@ type Session struct {
 	hash     uint64
 	recs     []rec
 	maxZ     []float64 // highest printed point (mm) after each applied move; maxZ[0] = bed
-	nSkipPr  int       // skipped (unreachable) struts printed anyway (replays)
+	// peakMM[k] is D after k applied moves: the largest d (mm) of the
+	// reward's sag term over the prints among them (peakMM[0] = 0)
+	peakMM  []float64
+	nSkipPr int // skipped (unreachable) struts printed anyway (replays)
 
 	cache map[orientKey]orient
 	// forward check (lookahead_mm): unprinted struts in their own grid,
@@ -205,6 +217,7 @@ func (p *Process) Open(g *graph.Graph) (*Session, error) {
 		skip:      make([]bool, g.NumEdges()),
 		mark:      make([]uint32, g.NumNodes()),
 		maxZ:      []float64{math.Inf(-1)},
+		peakMM:    []float64{0},
 	}
 	s.rings = w.FEAWindowRings
 	if s.rings == 0 {
@@ -447,6 +460,7 @@ func (s *Session) Begin(v int) error {
 	s.hash = 0
 	s.recs = s.recs[:0]
 	s.maxZ = s.maxZ[:1]
+	s.peakMM = s.peakMM[:1]
 	s.nSkipPr = 0
 	s.winOK = false
 	clear(s.dead)
@@ -749,16 +763,45 @@ func (s *Session) MaxStepReward() float64 { return s.cfg.ClimbWeightPerMM * s.zS
 // Reward implements planners.Session (Eqs. 5–8; see Session).
 func (s *Session) Reward(m planners.Move) float64 {
 	t := s.rewardTerms(m)
-	return t.collision + t.displacement + t.climb + t.move
+	return t.collision + t.displacement + t.peak + t.climb + t.move
 }
 
 // rewardTerms are the parts of a step reward (see Session).
 type rewardTerms struct {
 	collision    float64 // −rotation (rad) or −collision_penalty
-	displacement float64 // −w·d_max (mm)
+	displacement float64 // −w·d_max (mm), Eq. 8
+	peak         float64 // −w_p·max(0, d_max − D) (mm), fabcell extension
 	climb        float64 // −c·Δz̄ (mm)
 	move         float64 // travel/jump cost
 }
+
+func (t *rewardTerms) add(u rewardTerms) {
+	t.collision += u.collision
+	t.displacement += u.displacement
+	t.peak += u.peak
+	t.climb += u.climb
+	t.move += u.move
+}
+
+// printSagMM returns d (mm), the d_max of the printed set plus the strut
+// of print move m on the configured scope, when the reward's sag terms
+// apply to m (a printable strut from a supported node whose structure the
+// FEA finds stable); ok is false when m is charged the collision penalty
+// alone. Reward and Apply (the running maximum D) both use it.
+func (s *Session) printSagMM(m planners.Move) (d float64, ok bool) {
+	e := m.Edge
+	if e < 0 || e >= s.G.NumEdges() || s.Passes(e) > 0 || !s.supported(m.From) {
+		return 0, false
+	}
+	d, err := s.candidateDispMM(e)
+	return d, err == nil
+}
+
+// PeakDisplacementMM returns D, the running maximum (mm) of the sag term's
+// d_max over the prints applied since Begin (0 before the first): the
+// reference of the peak-rise reward term. It is tracked only while
+// peak_displacement_weight_per_mm > 0 (0 otherwise).
+func (s *Session) PeakDisplacementMM() float64 { return s.peakMM[len(s.peakMM)-1] }
 
 func (s *Session) rewardTerms(m planners.Move) rewardTerms {
 	switch m.Kind {
@@ -769,7 +812,8 @@ func (s *Session) rewardTerms(m planners.Move) rewardTerms {
 	}
 	pen := s.cfg.CollisionPenalty
 	e := m.Edge
-	if e < 0 || e >= s.G.NumEdges() || s.Passes(e) > 0 || !s.supported(m.From) {
+	d, ok := s.printSagMM(m)
+	if !ok {
 		return rewardTerms{collision: -pen}
 	}
 	var t rewardTerms
@@ -783,11 +827,10 @@ func (s *Session) rewardTerms(m planners.Move) rewardTerms {
 			t.collision = -geom.AngleBetween(s.p.axes[prev], s.p.axes[o.axis])
 		}
 	}
-	d, err := s.candidateDispMM(e)
-	if err != nil {
-		return rewardTerms{collision: -pen}
-	}
 	t.displacement = -s.cfg.DisplacementWeightPerMM * d
+	if wp := s.cfg.PeakDisplacementWeightPerMM; wp > 0 {
+		t.peak = -wp * math.Max(0, d-s.PeakDisplacementMM())
+	}
 	if c := s.cfg.ClimbWeightPerMM; c > 0 {
 		if last := s.lastPrintEdge(); last >= 0 {
 			t.climb = -c * (s.midZ(e) - s.midZ(last))
@@ -807,11 +850,7 @@ func (s *Session) returnTerms() rewardTerms {
 	}
 	var sum rewardTerms
 	for _, m := range ms {
-		t := s.rewardTerms(m)
-		sum.collision += t.collision
-		sum.displacement += t.displacement
-		sum.climb += t.climb
-		sum.move += t.move
+		sum.add(s.rewardTerms(m))
 		s.Apply(m)
 	}
 	return sum
@@ -909,11 +948,20 @@ func zobrist(e int) uint64 {
 // set is kept and verified) and its execution status is recorded.
 func (s *Session) Apply(m planners.Move) {
 	prev := s.curAxis()
+	peak := s.PeakDisplacementMM()
 	if m.Kind != planners.Print {
 		s.ApplyBase(m)
 		s.recs = append(s.recs, rec{axis: -1, after: int32(prev), yaw: 0})
 		s.maxZ = append(s.maxZ, s.maxZ[len(s.maxZ)-1])
+		s.peakMM = append(s.peakMM, peak)
 		return
+	}
+	if s.cfg.PeakDisplacementWeightPerMM > 0 {
+		// D follows exactly the d the reward's sag term charged (computed
+		// in this state, before the strut is added; memoised)
+		if d, ok := s.printSagMM(m); ok {
+			peak = math.Max(peak, d)
+		}
 	}
 	e := m.Edge
 	r := rec{axis: int32(prev), status: StatusOK}
@@ -957,6 +1005,7 @@ func (s *Session) Apply(m planners.Move) {
 	}
 	top := math.Max(s.G.Pos[ed.A].Z, s.G.Pos[ed.B].Z) + s.strutR
 	s.maxZ = append(s.maxZ, math.Max(s.maxZ[len(s.maxZ)-1], top))
+	s.peakMM = append(s.peakMM, peak)
 	s.recs = append(s.recs, r)
 }
 
@@ -990,6 +1039,7 @@ func (s *Session) Undo() {
 	m := s.UndoBase()
 	s.recs = s.recs[:len(s.recs)-1]
 	s.maxZ = s.maxZ[:len(s.maxZ)-1]
+	s.peakMM = s.peakMM[:len(s.peakMM)-1]
 	if m.Kind != planners.Print {
 		return
 	}

@@ -1,0 +1,328 @@
+package wireframe
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/golang/geo/r3"
+
+	"fabcell/config"
+	"fabcell/planners"
+	"fabcell/planners/graph"
+)
+
+// randomPlan applies random candidates (jumps at dead ends) until the
+// coverage ends and returns, per applied move, the reward terms it had in
+// the state it was applied in.
+func randomPlan(t *testing.T, s *Session, rng *rand.Rand) []rewardTerms {
+	t.Helper()
+	if err := s.Begin(s.Starts()[rng.IntN(len(s.Starts()))]); err != nil {
+		t.Fatal(err)
+	}
+	var terms []rewardTerms
+	for !s.Done() {
+		c := s.Candidates(nil)
+		ms := s.Jump()
+		if len(c) > 0 {
+			ms = []planners.Move{c[rng.IntN(len(c))]}
+		}
+		if len(ms) == 0 {
+			t.Fatalf("stuck at node %d after %d moves", s.Current(), len(s.Moves()))
+		}
+		for _, m := range ms {
+			terms = append(terms, s.rewardTerms(m))
+			s.Apply(m)
+		}
+	}
+	return terms
+}
+
+func printOrder(s *Session) []int {
+	var order []int
+	for _, m := range s.Moves() {
+		if m.Kind == planners.Print {
+			order = append(order, m.Edge)
+		}
+	}
+	return order
+}
+
+// TestPeakRiseTelescopes: along random complete sequences the peak-rise
+// terms sum to −w_p × the maximum sag of the sequence, computed
+// independently (fea package, fresh session per order); the Eq. 8 terms
+// sum to −w × Σ d_k instead. The running maximum after the last move is
+// that maximum, and the metrics report the same sum.
+func TestPeakRiseTelescopes(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  func() config.Cell
+		path string
+	}{
+		{"portal/fea-only", feaOnlyCfg, ""},
+		{"four-frame/default", defaults, fourPath},
+		{"simple-frame/default", defaults, simplePath},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tc.cfg()
+			const wp = 2500.0
+			cfg.Wireframe.PeakDisplacementWeightPerMM = wp
+			cfg.Wireframe.DisplacementWeightPerMM = 0.75
+			p := newProc(t, cfg)
+			g := portalFrame(t)
+			if tc.path != "" {
+				g = load(t, p, tc.path)
+			}
+			rng := rand.New(rand.NewPCG(3, 5))
+			distinct := map[float64]bool{}
+			for run := 0; run < 12; run++ {
+				s := open(t, p, g)
+				terms := randomPlan(t, s, rng)
+				order := printOrder(s)
+				if len(order) == 0 {
+					t.Fatal("nothing printed")
+				}
+				want := independentMaxSag(t, g, cfg, order)
+				var sumPeak, sumStep float64
+				for _, x := range terms {
+					if x.peak > 0 || x.collision <= -cfg.Wireframe.CollisionPenalty {
+						t.Fatalf("run %d: bad terms %+v", run, x)
+					}
+					sumPeak += x.peak
+					sumStep += x.displacement
+				}
+				if got := -sumPeak / wp; math.Abs(got-want) > 1e-9*math.Max(want, 1e-3) {
+					t.Fatalf("run %d order %v: Σ peak terms / −w_p = %.12g mm, independent max sag %.12g mm", run, order, got, want)
+				}
+				if got := s.PeakDisplacementMM(); math.Abs(got-want) > 1e-9*math.Max(want, 1e-3) {
+					t.Fatalf("run %d: running max %.12g mm, independent %.12g mm", run, got, want)
+				}
+				// Eq. 8 sums the sag of every partial structure instead
+				series, _, err := s.DisplacementSeries()
+				if err != nil {
+					t.Fatal(err)
+				}
+				sum := 0.0
+				for _, d := range series {
+					sum += d
+				}
+				if got := -sumStep / 0.75; math.Abs(got-sum) > 1e-9*math.Max(sum, 1e-3) {
+					t.Fatalf("run %d: Σ Eq. 8 terms / −w = %.12g, Σ d_k = %.12g", run, got, sum)
+				}
+				mt := s.Metrics()
+				if math.Abs(mt["reward_displacement_peak"]-round6(sumPeak)) > 2e-6 || math.Abs(mt["max_displacement_mm"]-round6(want)) > 2e-6 {
+					t.Fatalf("run %d: metrics peak reward %v max sag %v; want %v, %v", run, mt["reward_displacement_peak"], mt["max_displacement_mm"], sumPeak, want)
+				}
+				distinct[round6(want)] = true
+			}
+			t.Logf("%d random orders, %d distinct max sags", 12, len(distinct))
+		})
+	}
+}
+
+// TestPeakUndoRestoresRunningMax applies random moves with exploratory
+// apply/undo bursts (as planners search) and checks after every step that
+// the running maximum equals the one before the burst and the one a fresh
+// session replaying the same moves reaches, and that every candidate's
+// reward (with the peak term) is unchanged by the burst.
+func TestPeakUndoRestoresRunningMax(t *testing.T) {
+	for _, scope := range []string{"global", "lsg"} {
+		t.Run(scope, func(t *testing.T) {
+			cfg := defaults()
+			cfg.Wireframe.FEAScope = scope
+			cfg.Wireframe.PeakDisplacementWeightPerMM = 1e4
+			p := newProc(t, cfg)
+			g := load(t, p, femurPath)
+			s := open(t, p, g)
+			rng := rand.New(rand.NewPCG(17, 4))
+			if err := s.Begin(s.Starts()[0]); err != nil {
+				t.Fatal(err)
+			}
+			steps := 80
+			if testing.Short() {
+				steps = 30
+			}
+			rises := 0
+			for i := 0; i < steps; i++ {
+				c := s.Candidates(nil)
+				var m planners.Move
+				if len(c) == 0 {
+					j := s.Jump()
+					if len(j) == 0 {
+						break
+					}
+					m = j[0]
+				} else {
+					m = c[rng.IntN(len(c))]
+				}
+				before := s.PeakDisplacementMM()
+				r := s.rewardTerms(m)
+				s.Apply(m)
+				if r.peak < 0 {
+					rises++
+				}
+				// D rises by exactly the rise the reward charged
+				if got := -r.peak / cfg.Wireframe.PeakDisplacementWeightPerMM; math.Abs(s.PeakDisplacementMM()-before-got) > 1e-15 {
+					t.Fatalf("step %d: D %.12g → %.12g, reward charged a rise of %.12g", i, before, s.PeakDisplacementMM(), got)
+				}
+				peak, rw := s.PeakDisplacementMM(), rewards(s)
+				depth := 1 + rng.IntN(5)
+				n := 0
+				for ; n < depth; n++ {
+					c3 := s.Candidates(nil)
+					if len(c3) == 0 {
+						break
+					}
+					s.Apply(c3[rng.IntN(len(c3))])
+				}
+				for ; n > 0; n-- {
+					s.Undo()
+				}
+				if got := s.PeakDisplacementMM(); got != peak {
+					t.Fatalf("step %d: running max %.17g after apply/undo, %.17g before", i, got, peak)
+				}
+				if after := rewards(s); !equalRewards(rw, after) {
+					t.Fatalf("step %d: rewards changed by apply/undo: %v vs %v", i, rw, after)
+				}
+				if i%10 == 9 {
+					fresh := open(t, p, g)
+					if err := fresh.Begin(s.Moves()[0].From); err != nil {
+						t.Fatal(err)
+					}
+					for _, mv := range s.Moves() {
+						fresh.Apply(mv)
+					}
+					if fresh.PeakDisplacementMM() != s.PeakDisplacementMM() {
+						t.Fatalf("step %d: running max %.17g, fresh replay %.17g", i, s.PeakDisplacementMM(), fresh.PeakDisplacementMM())
+					}
+					if a, b := rewards(s), rewards(fresh); !equalRewards(a, b) {
+						t.Fatalf("step %d: session %v, fresh replay %v", i, a, b)
+					}
+				}
+			}
+			if rises == 0 {
+				t.Fatal("the running maximum never rose: the test exercises nothing")
+			}
+			// Begin resets it
+			if err := s.Begin(s.Starts()[0]); err != nil {
+				t.Fatal(err)
+			}
+			if s.PeakDisplacementMM() != 0 {
+				t.Fatalf("running max %v after Begin", s.PeakDisplacementMM())
+			}
+		})
+	}
+}
+
+// TestPeakOffKeepsEq8 checks the spec form is untouched when the peak
+// weight is 0: the reward of a print is −ang − w·d_max and D stays 0.
+func TestPeakOffKeepsEq8(t *testing.T) {
+	cfg := feaOnlyCfg()
+	cfg.Wireframe.PeakDisplacementWeightPerMM = 0
+	p := newProc(t, cfg)
+	g := portalFrame(t)
+	s := open(t, p, g)
+	rng := rand.New(rand.NewPCG(1, 2))
+	terms := randomPlan(t, s, rng)
+	for i, x := range terms {
+		if x.peak != 0 {
+			t.Fatalf("move %d: peak term %v with weight 0", i, x.peak)
+		}
+	}
+	if s.PeakDisplacementMM() != 0 {
+		t.Fatalf("running max tracked with weight 0: %v", s.PeakDisplacementMM())
+	}
+	if mt := s.Metrics(); mt["reward_displacement_peak"] != 0 {
+		t.Fatalf("reward_displacement_peak %v", mt["reward_displacement_peak"])
+	}
+}
+
+// sagFrame: two grounded nodes and four elevated ones, seven struts; the
+// order minimising the maximum sag is known by brute force (found by a
+// random search over small frames for one where the step and peak forms
+// disagree).
+func sagFrame(t testing.TB) *graph.Graph {
+	pos := []r3.Vector{{X: 40, Y: 10}, {X: 30, Y: 20}, {X: 30, Z: 10}, {X: 20, Z: 30}, {X: 10, Y: 10, Z: 30}, {X: 30, Z: 30}}
+	edges := []graph.Edge{{A: 5, B: 0}, {A: 0, B: 4}, {A: 2, B: 4}, {A: 5, B: 4}, {A: 4, B: 1}, {A: 3, B: 4}, {A: 1, B: 3}}
+	return mustGraph(t, pos, edges, []bool{true, true, false, false, false, false})
+}
+
+// minMaxSagBrute returns the least maximum sag (mm) over every order of
+// g's struts in which each strut touches a grounded node or a printed one
+// (the independent FEA per order).
+func minMaxSagBrute(t testing.TB, g *graph.Graph, cfg config.Cell) (best float64, orders int) {
+	best = math.Inf(1)
+	ne := g.NumEdges()
+	var perm func(order []int, used, sup []bool)
+	perm = func(order []int, used, sup []bool) {
+		if len(order) == ne {
+			orders++
+			best = math.Min(best, independentMaxSag(t, g, cfg, order))
+			return
+		}
+		for e, ed := range g.Edges {
+			if used[e] || !(sup[ed.A] || sup[ed.B]) {
+				continue
+			}
+			used[e] = true
+			sa, sb := sup[ed.A], sup[ed.B]
+			sup[ed.A], sup[ed.B] = true, true
+			perm(append(order, e), used, sup)
+			sup[ed.A], sup[ed.B] = sa, sb
+			used[e] = false
+		}
+	}
+	perm(nil, make([]bool, ne), append([]bool(nil), g.Grounded...))
+	return best, orders
+}
+
+// TestPeakLookaheadFindsMinMaxOrder: on sagFrame, bfs with a horizon as
+// long as the job and no discount, on the peak-rise term alone (travel
+// and jumps free, no head, arm or climb terms), maximises −w_p·max sag
+// exactly, so it reaches the brute-force minimum of the maximum sag; with
+// Eq. 8's step term (the sum of the sags) the same search, and greedy with
+// either term, end ≥ 20 % above it.
+func TestPeakLookaheadFindsMinMaxOrder(t *testing.T) {
+	g := sagFrame(t)
+	mk := func(peak bool) config.Cell {
+		cfg := feaOnlyCfg()
+		cfg.Wireframe.TravelWeightPerMM = 0
+		cfg.Wireframe.JumpPenalty = 0
+		cfg.Wireframe.DisplacementWeightPerMM = 1000
+		cfg.Wireframe.PeakDisplacementWeightPerMM = 0
+		if peak {
+			cfg.Wireframe.DisplacementWeightPerMM = 0
+			cfg.Wireframe.PeakDisplacementWeightPerMM = 1000
+		}
+		cfg.Planner.Ring = g.NumEdges()
+		cfg.Planner.Discount = "exponential"
+		cfg.Planner.Gamma = 1
+		return cfg
+	}
+	best, n := minMaxSagBrute(t, g, mk(true))
+	t.Logf("%d orders, least max sag %.6g mm", n, best)
+	for _, tc := range []struct {
+		planner string
+		peak    bool
+	}{{"bfs", true}, {"bfs", false}, {"greedy", true}, {"greedy", false}} {
+		cfg := mk(tc.peak)
+		p := newProc(t, cfg)
+		s := open(t, p, g)
+		runPlanner(t, tc.planner, p, s)
+		if d, tot := s.Progress(); d != tot {
+			t.Fatalf("%s peak=%v: %d of %d struts", tc.planner, tc.peak, d, tot)
+		}
+		got := s.Metrics()["max_displacement_mm"]
+		t.Logf("%s peak=%v: max sag %.6g mm, order %v", tc.planner, tc.peak, got, printOrder(s))
+		if got < round6(best)-2e-6 {
+			t.Fatalf("%s peak=%v: max sag %.6g mm beats the brute-force minimum %.6g mm", tc.planner, tc.peak, got, best)
+		}
+		optimal := math.Abs(got-round6(best)) <= 2e-6
+		if tc.planner == "bfs" && tc.peak && !optimal {
+			t.Fatalf("bfs on the peak-rise term: max sag %.6g mm, brute-force minimum %.6g mm", got, best)
+		}
+		if !(tc.planner == "bfs" && tc.peak) && !(got > 1.2*best) {
+			t.Fatalf("%s peak=%v: max sag %.6g mm within 20 %% of the minimum %.6g mm: the frame does not separate the forms", tc.planner, tc.peak, got, best)
+		}
+	}
+}
