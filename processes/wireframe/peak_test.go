@@ -252,12 +252,22 @@ func sagFrame(t testing.TB) *graph.Graph {
 // (the independent FEA per order).
 func minMaxSagBrute(t testing.TB, g *graph.Graph, cfg config.Cell) (best float64, orders int) {
 	best = math.Inf(1)
+	supportedOrders(g, func(order []int) {
+		orders++
+		best = math.Min(best, independentMaxSag(t, g, cfg, order))
+	})
+	return best, orders
+}
+
+// supportedOrders calls fn with every order of g's struts in which each
+// strut touches a grounded node or a printed one (fn must copy order to
+// keep it).
+func supportedOrders(g *graph.Graph, fn func(order []int)) {
 	ne := g.NumEdges()
 	var perm func(order []int, used, sup []bool)
 	perm = func(order []int, used, sup []bool) {
 		if len(order) == ne {
-			orders++
-			best = math.Min(best, independentMaxSag(t, g, cfg, order))
+			fn(order)
 			return
 		}
 		for e, ed := range g.Edges {
@@ -273,7 +283,6 @@ func minMaxSagBrute(t testing.TB, g *graph.Graph, cfg config.Cell) (best float64
 		}
 	}
 	perm(nil, make([]bool, ne), append([]bool(nil), g.Grounded...))
-	return best, orders
 }
 
 // TestPeakLookaheadFindsMinMaxOrder: on sagFrame, bfs with a horizon as

@@ -156,26 +156,9 @@ func TestMinimalSagOrderBruteForce(t *testing.T) {
 		sag   float64
 	}
 	var ind []res
-	var perm func(order []int, used []bool, sup []bool)
-	perm = func(order []int, used []bool, sup []bool) {
-		if len(order) == ne {
-			ind = append(ind, res{append([]int(nil), order...), independentMaxSag(t, g, cfg, order)})
-			return
-		}
-		for e, ed := range g.Edges {
-			if used[e] || !(sup[ed.A] || sup[ed.B]) {
-				continue
-			}
-			used[e] = true
-			sa, sb := sup[ed.A], sup[ed.B]
-			sup[ed.A], sup[ed.B] = true, true
-			perm(append(order, e), used, sup)
-			sup[ed.A], sup[ed.B] = sa, sb
-			used[e] = false
-		}
-	}
-	sup := append([]bool(nil), g.Grounded...)
-	perm(nil, make([]bool, ne), sup)
+	supportedOrders(g, func(order []int) {
+		ind = append(ind, res{append([]int(nil), order...), independentMaxSag(t, g, cfg, order)})
+	})
 
 	// session: DFS over jump+print moves, Metrics at the leaves
 	s := open(t, p, g)

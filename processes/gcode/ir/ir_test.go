@@ -467,16 +467,6 @@ func TestImproveRunsCrossCost(t *testing.T) {
 // without an end anchor.
 func TestImproveRunsMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewSource(11))
-	walls := []float64{20, 45, 70}
-	side := func(x float64) int {
-		n := 0
-		for _, w := range walls {
-			if x > w {
-				n++
-			}
-		}
-		return n
-	}
 	for k := 0; k < 120; k++ {
 		g := NewGraph(1e-3)
 		n := 5 + rng.Intn(150)
@@ -494,20 +484,7 @@ func TestImproveRunsMatchesReference(t *testing.T) {
 		if k%3 != 0 {
 			end = &Vec{rng.Float64() * 100, rng.Float64() * 100}
 		}
-		switch k % 4 {
-		case 0:
-			g.TravelMMS, g.TravelAccel, g.CrossCost = 0, 0, nil
-		case 1:
-			g.TravelMMS, g.TravelAccel, g.CrossCost = 150, 2000, nil
-		default:
-			g.TravelMMS, g.TravelAccel = 120, 1500
-			g.CrossCost = func(a, b Vec) float64 {
-				if side(a[0]) != side(b[0]) {
-					return 0.4
-				}
-				return 0
-			}
-		}
+		setCosts(g, min(k%4, 2))
 		got := g.ImproveRuns(start, end, append([]Step(nil), steps...))
 		want := g.improveRunsRef(start, end, append([]Step(nil), steps...), 0)
 		if len(got) != len(want) {
