@@ -56,7 +56,7 @@ func (f *gcodeFlags) register(cmd *cobra.Command) {
 }
 
 func registerSlicerLimits(cmd *cobra.Command, v *bool) {
-	cmd.Flags().BoolVar(v, "no-slicer-limits", false, "time files of slicers with a fixed machine model (legacy Cura) with the configured limits instead")
+	cmd.Flags().BoolVar(v, "no-slicer-limits", false, "time Cura files with the configured limits instead of the machine model Cura's own estimator assumes (fdmprinter.def.json defaults; legacy Cura's constants)")
 }
 
 // options merges the configuration's gcode section with the flags.
