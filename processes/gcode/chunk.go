@@ -43,9 +43,7 @@ func (c *compiler) processChunk(items []item) {
 	c.rep.Chunks++
 	c.observe(items)
 	if c.reason != "" {
-		c.rep.kept(c.reason)
-		c.rep.EdgesOut += n
-		c.verbatimChunk(items)
+		c.keepChunk(items, n)
 		return
 	}
 	steps, pst, cg := c.steps, c.pst, &c.cg
@@ -59,9 +57,7 @@ func (c *compiler) processChunk(items []item) {
 		if start := (ir.Vec{e.st.act[0], e.st.act[1]}); start != c.planStart {
 			c.restart(start)
 			if c.reason != "" {
-				c.rep.kept(c.reason)
-				c.rep.EdgesOut += n
-				c.verbatimChunk(items)
+				c.keepChunk(items, n)
 				return
 			}
 			steps = c.steps
@@ -308,6 +304,14 @@ func (c *compiler) limitsAt(n *job, k int) *timing.Limits {
 	}
 	c.limits = c.limEst.Limits()
 	return &c.limits
+}
+
+// keepChunk emits a chunk of n extrusion edges as the input has it, for
+// c.reason (counted in the report).
+func (c *compiler) keepChunk(items []item, n int) {
+	c.rep.kept(c.reason)
+	c.rep.EdgesOut += n
+	c.verbatimChunk(items)
 }
 
 // verbatimChunk writes items unchanged (after any re-synchronisation).

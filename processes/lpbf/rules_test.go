@@ -3,6 +3,7 @@ package lpbf
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -188,7 +189,7 @@ func TestHotSpotRuleProperty(t *testing.T) {
 					}
 				}
 				got := s.Candidates(nil)
-				if gt := targets(got); len(gt) != len(want) || (len(want) > 0 && !sameInts(gt, want)) {
+				if gt := targets(got); !slices.Equal(gt, want) {
 					t.Fatalf("threshold %v: candidates %v, brute force %v (base %v)", thr, gt, want, targets(base))
 				}
 				var m planners.Move
@@ -226,18 +227,6 @@ func TestHotSpotRuleProperty(t *testing.T) {
 		}
 		t.Logf("threshold %v: %d states with every pixel left hot", thr, hotEnds)
 	}
-}
-
-func sameInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // notch is a 4 × 2 block where pixels (0,1) and (2,1) are already scanned
@@ -318,7 +307,7 @@ func TestStrandingRule(t *testing.T) {
 				}
 			}
 			got := s.Candidates(nil)
-			if !sameInts(targets(got), want) {
+			if !slices.Equal(targets(got), want) {
 				t.Fatalf("mask: candidates %v, want %v", targets(got), want)
 			}
 			if len(got) == 0 {

@@ -144,16 +144,9 @@ func TestPeakUndoRestoresRunningMax(t *testing.T) {
 			}
 			rises := 0
 			for i := 0; i < steps; i++ {
-				c := s.Candidates(nil)
-				var m planners.Move
-				if len(c) == 0 {
-					j := s.Jump()
-					if len(j) == 0 {
-						break
-					}
-					m = j[0]
-				} else {
-					m = c[rng.IntN(len(c))]
+				m, ok := randomStep(s, rng)
+				if !ok {
+					break
 				}
 				before := s.PeakDisplacementMM()
 				r := s.rewardTerms(m)
@@ -257,6 +250,18 @@ func minMaxSagBrute(t testing.TB, g *graph.Graph, cfg config.Cell) (best float64
 		best = math.Min(best, independentMaxSag(t, g, cfg, order))
 	})
 	return best, orders
+}
+
+// randomStep returns a random candidate of s, else the first move of its
+// jump; ok is false when there is neither.
+func randomStep(s *Session, rng *rand.Rand) (m planners.Move, ok bool) {
+	if c := s.Candidates(nil); len(c) > 0 {
+		return c[rng.IntN(len(c))], true
+	}
+	if j := s.Jump(); len(j) > 0 {
+		return j[0], true
+	}
+	return planners.Move{}, false
 }
 
 // supportedOrders calls fn with every order of g's struts in which each

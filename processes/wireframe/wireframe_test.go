@@ -519,16 +519,9 @@ func TestUndoRestoresExactly(t *testing.T) {
 				steps = 25
 			}
 			for i := 0; i < steps; i++ {
-				c := s.Candidates(nil)
-				var m planners.Move
-				if len(c) == 0 {
-					j := s.Jump()
-					if len(j) == 0 {
-						break
-					}
-					m = j[0]
-				} else {
-					m = c[rng.IntN(len(c))]
+				m, ok := randomStep(s, rng)
+				if !ok {
+					break
 				}
 				s.Apply(m)
 				// explore and come back
