@@ -46,7 +46,7 @@ func (c *compiler) processChunk(items []item) {
 		c.keepChunk(items, n)
 		return
 	}
-	steps, pst, cg := c.steps, c.pst, &c.cg
+	steps, pst, cg := c.steps, c.pst, c.cg
 	c.rep.OddVertices += pst.OddVertices
 	c.rep.MatchingMM += pst.MatchingMM
 	e.cross = c.cross
@@ -376,7 +376,7 @@ func containsFold(s, w string) bool {
 
 // buildGraph builds the chunk's IR from the body's extrusions.
 func (c *job) buildGraph(opt Options) string {
-	items, first, last, cg := c.items, c.first, c.last, &c.cg
+	items, first, last, cg := c.items, c.first, c.last, c.cg
 	res := 1 / float64(pow10i[min(c.dec.xy, 9)])
 	if c.g == nil {
 		c.g = ir.NewGraph(res)

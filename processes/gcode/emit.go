@@ -134,21 +134,33 @@ func appendUnits(b []byte, n int64, dec int) []byte {
 			fp /= 10
 			k--
 		}
-		for ; k > 0; k-- {
+		for ; k >= 2; k -= 2 { // two digits at a time
+			q := fp / 100
+			r := 2 * (fp - 100*q)
+			i -= 2
+			tmp[i], tmp[i+1] = digitPairs[r], digitPairs[r+1]
+			fp = q
+		}
+		if k == 1 {
 			i--
-			tmp[i] = byte('0' + fp%10)
-			fp /= 10
+			tmp[i] = byte('0' + fp)
 		}
 		i--
 		tmp[i] = '.'
 	}
-	for {
+	for ip >= 100 {
+		q := ip / 100
+		r := 2 * (ip - 100*q)
+		i -= 2
+		tmp[i], tmp[i+1] = digitPairs[r], digitPairs[r+1]
+		ip = q
+	}
+	if ip >= 10 {
+		i -= 2
+		tmp[i], tmp[i+1] = digitPairs[2*ip], digitPairs[2*ip+1]
+	} else {
 		i--
-		tmp[i] = byte('0' + ip%10)
-		ip /= 10
-		if ip == 0 {
-			break
-		}
+		tmp[i] = byte('0' + ip)
 	}
 	if neg {
 		i--
@@ -156,6 +168,11 @@ func appendUnits(b []byte, n int64, dec int) []byte {
 	}
 	return append(b, tmp[i:]...)
 }
+
+// digitPairs holds "00" to "99" (appendUnits writes two digits per division).
+const digitPairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
+	"8081828384858687888990919293949596979899"
 
 // appendUnitsSlow is appendUnits through strconv (the reference of
 // TestAppendUnits, and the path for math.MinInt64).

@@ -121,18 +121,16 @@ func (g *Graph) Tours(opt PlanOptions) Tours {
 	ws.accs = accs
 	nA := len(accs)
 	total := nE + nA
-	eu := func(e int32) int32 {
-		if int(e) < nE {
-			return g.Edges[e].U
-		}
-		return accs[int(e)-nE].u
+	// ends[2e], ends[2e+1]: the vertices of edge e (accessory edges too).
+	ends := g.i32(7, 2*total)
+	for e := range g.Edges {
+		ends[2*e], ends[2*e+1] = g.Edges[e].U, g.Edges[e].V
 	}
-	ev := func(e int32) int32 {
-		if int(e) < nE {
-			return g.Edges[e].V
-		}
-		return accs[int(e)-nE].v
+	for k, a := range accs {
+		ends[2*(nE+k)], ends[2*(nE+k)+1] = a.u, a.v
 	}
+	eu := func(e int32) int32 { return ends[2*e] }
+	ev := func(e int32) int32 { return ends[2*e+1] }
 	// Adjacency (CSR), self-loops listed twice.
 	nV := len(g.Pts)
 	adjStart := g.i32(0, nV+1)

@@ -532,6 +532,7 @@ func (g *pointGrid) knn(i int32, k int, out []int32) []int32 {
 	}
 	var buf [32]cand
 	cs := buf[:0]
+	worstD2 := math.Inf(1) // cs[k−1].d2 once cs is full
 	for r := 0; ; r++ {
 		if len(cs) >= k && (float64(r)-1+slack)*g.cell > cs[len(cs)-1].d {
 			break
@@ -551,7 +552,7 @@ func (g *pointGrid) knn(i int32, k int, out []int32) []int32 {
 				d2 := dx*dx + dy*dy
 				// d2 > worst² implies √d2 ≥ worst (√ is monotone): skip
 				// without the square root.
-				if len(cs) == k && d2 > cs[len(cs)-1].d2 {
+				if d2 > worstD2 {
 					continue
 				}
 				d := math.Sqrt(d2)
@@ -567,6 +568,9 @@ func (g *pointGrid) knn(i int32, k int, out []int32) []int32 {
 					p--
 				}
 				cs[p] = cand{d, d2, j}
+				if len(cs) == k {
+					worstD2 = cs[k-1].d2
+				}
 			}
 		}
 	}

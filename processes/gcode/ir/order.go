@@ -71,6 +71,16 @@ func (tm *travelModel) base(a, b Vec) (float64, bool) {
 	return d/tm.v + tm.vOverAcc, tm.cross
 }
 
+// baseTime is base's time alone (the same arithmetic, cheaper to inline).
+func (tm *travelModel) baseTime(a, b *Vec) float64 {
+	dx, dy := a[0]-b[0], a[1]-b[1] // dist(a, b)
+	d := math.Sqrt(dx*dx + dy*dy)
+	if d < tm.triangleD {
+		return 2 * math.Sqrt(d/tm.acc)
+	}
+	return d/tm.v + tm.vOverAcc
+}
+
 // crossCache memoises CrossCost by unordered pair of point keys (open
 // addressing, linear probing). Keys are < 2³¹, so ^0 marks an empty slot.
 type crossCache struct {
@@ -145,6 +155,8 @@ func (c *crossCache) put(k uint64, v float64) {
 type runScratch struct {
 	rs                                           []run
 	vid, order, pos, nbr, off, chg, seen2, seenO []int32
+	rev                                          []int32 // rs[r].rev as 0/1 (read in the hot loops)
+	near                                         []int32 // near[q]: max of chg[q..q+2] (positions q−1..q+1)
 	pts                                          []Vec
 	gapMemo                                      []float64
 
@@ -156,7 +168,6 @@ type runScratch struct {
 	hasEnd    bool
 	clock     int32   // the don't-look clock
 	lastTouch int32   // clock of the last move
-	startChg  int32   // clock of the last change of the start point
 	startKey  int32   // crossing-memo key of the current start point
 	startNbr  []int32 // the run endpoints nearest the start (RestartRuns)
 }
@@ -247,7 +258,9 @@ func (g *Graph) ImproveRuns(start Vec, end *Vec, steps []Step) []Step {
 	g.xcache.reset(8 * m)
 	// Don't-look state: nothing seen yet.
 	resize(&ws.gapMemo, m+1)
-	resize(&ws.chg, m)
+	resize(&ws.chg, m+2) // chg[0]: the start point; chg[m+1]: the end anchor (never changes)
+	resize(&ws.near, m)
+	resize(&ws.rev, m)
 	seen2 := resize(&ws.seen2, m+1) // 2-opt index i at seen2[i+1]
 	seenO := resize(&ws.seenO, 3*m) // Or-opt (L, p) at seenO[(L−1)·m+p]
 	for k := range seen2 {
@@ -259,7 +272,7 @@ func (g *Graph) ImproveRuns(start Vec, end *Vec, steps []Step) []Step {
 	for q := range ws.gapMemo {
 		ws.gapMemo[q] = math.NaN()
 	}
-	ws.clock, ws.lastTouch, ws.startChg = 0, 0, 0
+	ws.clock, ws.lastTouch = 0, 0
 	ws.startNbr = ws.startNbr[:0]
 	ws.startKey = int32(len(g.Pts)) + 1
 	return g.searchRuns(steps, end)
@@ -301,7 +314,8 @@ func (g *Graph) RestartRuns(start Vec) (steps []Step, ok bool) {
 	ws.pts[2*m] = start
 	ws.startNbr = nearestK(ws.pts[:2*m], start, 8, ws.startNbr[:0])
 	ws.clock++
-	ws.startChg = ws.clock
+	ws.chg[0] = ws.clock // the start point changed
+	ws.near[0] = ws.clock
 	ws.startKey++ // crossing-memo entries of the old start no longer apply
 	ws.gapMemo[0] = math.NaN()
 	return g.searchRuns(ws.in, end), true
@@ -312,214 +326,64 @@ func (g *Graph) RestartRuns(start Vec) (steps []Step, ok bool) {
 // plan it ends with.
 func (g *Graph) searchRuns(steps []Step, end *Vec) []Step {
 	ws := &g.runWS
-	rs, vid, order, pos, pts := ws.rs, ws.vid, ws.order, ws.pos, ws.pts
+	rs, order, pos, pts := ws.rs, ws.order, ws.pos, ws.pts
 	nbr, off := ws.nbr, ws.off
 	m := len(rs)
-	startID, endID := int32(2*m), int32(2*m+1)
+	startID := int32(2 * m)
 	start := pts[startID]
-	// The cost of a travel between point ids is base + CrossCost. The
-	// crossing test is the expensive part: it is evaluated only when a move
-	// could still win on the base costs alone (base is a lower bound), and
-	// memoised per pair of graph vertices (the start and end anchors get
-	// their own keys).
-	nV := int32(len(g.Pts))
-	startKey := ws.startKey
-	key := func(a int32) int32 {
-		switch v := vid[a]; {
-		case v >= 0:
-			return v
-		case a == startID:
-			return startKey
-		default:
-			return nV
-		}
-	}
-	xc := &g.xcache
-	tm := g.travelModel()
-	base := func(a, b int32) float64 {
-		t, _ := tm.base(pts[a], pts[b])
-		return t
-	}
-	cost := func(a, b int32) float64 {
-		t, crossing := tm.base(pts[a], pts[b])
-		if !crossing {
-			return t
-		}
-		ka, kb := key(a), key(b)
-		if ka > kb {
-			ka, kb = kb, ka
-		}
-		k := uint64(ka)<<32 | uint64(uint32(kb))
-		x, ok := xc.get(k)
-		if !ok {
-			x = g.CrossCost(pts[a], pts[b])
-			xc.put(k, x)
-		}
-		return t + x
-	}
-	sID := func(r int32) int32 { // entry of run r
-		if rs[r].rev {
-			return 2*r + 1
-		}
-		return 2 * r
-	}
-	eID := func(r int32) int32 { // exit of run r
-		if rs[r].rev {
-			return 2 * r
-		}
-		return 2*r + 1
-	}
-	// exitAt(p) is the exit of the run at position p (p = −1: start).
-	exitAt := func(p int) int32 {
-		if p < 0 {
-			return startID
-		}
-		return eID(order[p])
-	}
-	// gap is the travel from point x to the entry of position q.
-	gap := func(x int32, q int) float64 {
-		if q >= m {
-			if end != nil {
-				return cost(x, endID)
-			}
-			return 0
-		}
-		return cost(x, sID(order[q]))
-	}
-	// gapBase is gap without the crossing term (a lower bound of it).
-	gapBase := func(x int32, q int) float64 {
-		if q >= m {
-			if end != nil {
-				return base(x, endID)
-			}
-			return 0
-		}
-		return base(x, sID(order[q]))
-	}
-	// curGap(q) is gap(exitAt(q−1), q) for the current order, memoised
-	// (NaN = not known); moves forget the gaps they change.
-	gapMemo := ws.gapMemo
-	forget := func(lo, hi int) {
-		for q := max(lo, 0); q <= min(hi, m); q++ {
-			gapMemo[q] = math.NaN()
-		}
-	}
-	curGap := func(q int) float64 {
-		if v := gapMemo[q]; v == v {
-			return v
-		}
-		v := gap(exitAt(q-1), q)
-		gapMemo[q] = v
-		return v
-	}
-	isEnd := func(ep int32) bool { // endpoint ep is the current exit of its run
-		r := &rs[ep/2]
-		return (ep%2 == 1) != r.rev
-	}
-	// Don't-look bookkeeping, exact: chg[q] is the clock of the last move
-	// that changed the run at position q (or its direction), startChg that
-	// of the start point (RestartRuns). A scan of 2-opt index i or Or-opt
-	// segment (L, p) that applied no move is remembered (seen); it is
-	// skipped while no position it reads has changed since, because it
-	// would read the same points and find no move again.
-	clock, lastTouch, startChg := ws.clock, ws.lastTouch, ws.startChg
-	chg := ws.chg
-	touch := func(lo, hi int) { // positions lo..hi changed
-		clock++
-		lastTouch = clock
-		for q := max(lo, 0); q <= min(hi, m-1); q++ {
-			chg[q] = clock
-		}
-	}
-	chgAt := func(q int) int32 { // the end anchor never changes
-		if q < 0 {
-			return startChg
-		}
-		if q >= m {
-			return 0
-		}
-		return chg[q]
-	}
-	// nbrChanged reports a change since t at any position a neighbour of ep
-	// sits at, or next to it (where the scans look for candidates).
+	rx := &runSearch{g: g, rs: rs, vid: ws.vid, order: order, pos: pos, pts: pts, rv: ws.rev,
+		nbr: nbr, off: off, m: m, startID: startID, endID: startID + 1, nV: int32(len(g.Pts)),
+		startKey: ws.startKey, xc: &g.xcache, tm: g.travelModel(), end: end, gapMemo: ws.gapMemo,
+		clock: ws.clock, lastTouch: ws.lastTouch, chg: ws.chg, near: ws.near, startNbr: ws.startNbr}
 	startNbr := ws.startNbr
-	nbrChanged := func(ep int32, t int32) bool {
-		list := startNbr
-		if ep != startID {
-			list = nbr[off[ep]:off[ep+1]]
-		}
-		for _, q := range list {
-			qp := int(pos[q/2])
-			if chgAt(qp-1) > t || chgAt(qp) > t || chgAt(qp+1) > t {
-				return true
-			}
-		}
-		return false
-	}
 	seen2, seenO := ws.seen2, ws.seenO
-	reverse := func(i, j int) { // reverse positions i..j
-		forget(i, j+1)
-		touch(i, j)
-		for i < j {
-			order[i], order[j] = order[j], order[i]
-			rs[order[i]].rev = !rs[order[i]].rev
-			rs[order[j]].rev = !rs[order[j]].rev
-			pos[order[i]] = int32(i)
-			pos[order[j]] = int32(j)
-			i++
-			j--
-		}
-		if i == j {
-			rs[order[i]].rev = !rs[order[i]].rev
-		}
-	}
 	eps := 1e-3 // mm, or 10 µs when the cost is time
 	if g.TravelMMS > 0 && g.TravelAccel > 0 {
 		eps = 1e-5
 	}
 	for pass := 0; pass < 50; pass++ {
 		improved := false
-		// 2-opt: travels (x1 = exitAt(i) → y1 = entry(i+1)) and (x2 =
-		// exitAt(j) → y2 = entry(j+1)) become x1→x2 and y1→y2, reversing
+		// 2-opt: travels (x1 = rx.exitAt(i) → y1 = entry(i+1)) and (x2 =
+		// rx.exitAt(j) → y2 = entry(j+1)) become x1→x2 and y1→y2, reversing
 		// positions i+1..j.
 		for i := -1; i < m-1; i++ {
 			// (t ≥ lastTouch: no run moved since the scan, so only the
 			// start can have changed, which only i = −1 reads.)
-			if t := seen2[i+1]; t >= 0 && chgAt(i) <= t && (t >= lastTouch || chgAt(i+1) <= t && chgAt(m-1) <= t &&
-				!nbrChanged(exitAt(i), t) && !nbrChanged(sID(order[i+1]), t)) {
+			if t := seen2[i+1]; t >= 0 && rx.chgAt(i) <= t && (t >= rx.lastTouch || rx.chgAt(i+1) <= t && rx.chgAt(m-1) <= t &&
+				!rx.nbrChanged(rx.exitAt(i), t) && !rx.nbrChanged(rx.sID(order[i+1]), t)) {
 				continue
 			}
-			clock0 := clock
-			x1 := exitAt(i)
+			clock0 := rx.clock
+			x1 := rx.exitAt(i)
 			tryJ := func(j int) bool {
 				if j <= i || j >= m {
 					return false
 				}
-				x2 := exitAt(j)
-				old := curGap(i+1) + curGap(j+1)
-				y1 := sID(order[i+1])
+				x2 := rx.exitAt(j)
+				old := rx.curGap(i+1) + rx.curGap(j+1)
+				y1 := rx.sID(order[i+1])
 				// Lower bound first: the move cannot win unless it wins
 				// on base costs.
-				lb := base(x1, x2)
+				lb := rx.tm.baseTime(&pts[x1], &pts[x2])
 				if !(lb < old-eps) {
 					return false
 				}
 				if j+1 < m {
-					lb += base(y1, sID(order[j+1]))
+					lb += rx.tm.baseTime(&pts[y1], &pts[rx.sID(order[j+1])])
 				} else if end != nil {
-					lb += base(y1, endID)
+					lb += rx.tm.baseTime(&pts[y1], &pts[rx.endID])
 				}
 				if !(lb < old-eps) {
 					return false
 				}
-				nw := cost(x1, x2)
+				nw := rx.cost(x1, x2)
 				if j+1 < m {
-					nw += cost(y1, sID(order[j+1]))
+					nw += rx.cost(y1, rx.sID(order[j+1]))
 				} else if end != nil {
-					nw += cost(y1, endID)
+					nw += rx.cost(y1, rx.endID)
 				}
 				if nw < old-eps {
-					reverse(i+1, j)
+					rx.reverse(i+1, j)
 					return true
 				}
 				return false
@@ -528,11 +392,11 @@ func (g *Graph) searchRuns(steps []Step, end *Vec) []Step {
 			// nearest run endpoints after RestartRuns).
 			list := startNbr
 			if i >= 0 {
-				ep := eID(order[i])
+				ep := rx.eID(order[i])
 				list = nbr[off[ep]:off[ep+1]]
 			}
 			for _, q := range list {
-				if isEnd(q) && tryJ(int(pos[q/2])) {
+				if rx.isEnd(q) && tryJ(int(pos[q>>1])) {
 					improved = true
 					break
 				}
@@ -543,53 +407,53 @@ func (g *Graph) searchRuns(steps []Step, end *Vec) []Step {
 			}
 			if i+1 < m {
 				// y1's neighbours that are entries of a run at j+1.
-				ep := sID(order[i+1])
+				ep := rx.sID(order[i+1])
 				for _, q := range nbr[off[ep]:off[ep+1]] {
-					if !isEnd(q) {
-						if j := int(pos[q/2]) - 1; j > i && tryJ(j) {
+					if !rx.isEnd(q) {
+						if j := int(pos[q>>1]) - 1; j > i && tryJ(j) {
 							improved = true
 							break
 						}
 					}
 				}
 			}
-			if clock == clock0 {
-				seen2[i+1] = clock
+			if rx.clock == clock0 {
+				seen2[i+1] = rx.clock
 			}
 		}
 		// Or-opt: move positions p..p+L−1 between q and q+1.
 		for L := 1; L <= 3; L++ {
 			for p := 0; p+L <= m; p++ {
-				segS := sID(order[p])
-				segE := eID(order[p+L-1])
+				segS := rx.sID(order[p])
+				segE := rx.eID(order[p+L-1])
 				// frontOnly: since the scan was seen only the start point
 				// changed, which (p > 0) only the insertion in front of
 				// position 0 reads; the other insertions still gain
 				// nothing.
 				frontOnly := false
 				if t := seenO[(L-1)*m+p]; t >= 0 {
-					same := t >= lastTouch
+					same := t >= rx.lastTouch
 					if !same {
-						same = chgAt(0) <= t
+						same = rx.chgAt(0) <= t
 						for q := max(p-1, 0); q <= p+L && same; q++ {
-							same = chgAt(q) <= t
+							same = rx.chgAt(q) <= t
 						}
-						same = same && !nbrChanged(segS, t) && !nbrChanged(segE, t)
+						same = same && !rx.nbrChanged(segS, t) && !rx.nbrChanged(segE, t)
 					}
-					if same && chgAt(-1) <= t {
+					if same && rx.chgAt(-1) <= t {
 						continue
 					}
 					frontOnly = same && p > 0
 				}
-				seenO[(L-1)*m+p] = clock // no move (reset below if one is made)
-				prevE := exitAt(p - 1)
+				seenO[(L-1)*m+p] = rx.clock // no move (reset below if one is made)
+				prevE := rx.exitAt(p - 1)
 				// removeGain is decreasing in the cost of the new gap:
 				// its base gives an upper bound.
-				kept := curGap(p) + curGap(p+L)
-				if kept-gapBase(prevE, p+L) <= eps {
+				kept := rx.curGap(p) + rx.curGap(p+L)
+				if kept-rx.gapBase(prevE, p+L) <= eps {
 					continue
 				}
-				removeGain := kept - gap(prevE, p+L)
+				removeGain := kept - rx.gap(prevE, p+L)
 				if removeGain <= eps {
 					continue
 				}
@@ -598,19 +462,19 @@ func (g *Graph) searchRuns(steps []Step, end *Vec) []Step {
 					if q >= p-1 && q <= p+L-1 || q < -1 || q >= m {
 						return
 					}
-					x := exitAt(q)
-					old := curGap(q + 1)
+					x := rx.exitAt(q)
+					old := rx.curGap(q + 1)
 					// d is decreasing in fwd (rev): bound it with base
 					// costs before evaluating crossing terms.
 					// (one term first, then both, then the exact value).
-					if b := base(x, segS); removeGain-(b-old) > bestD && removeGain-((b+gapBase(segE, q+1))-old) > bestD {
-						fwd := cost(x, segS) + gap(segE, q+1)
+					if b := rx.tm.baseTime(&pts[x], &pts[segS]); removeGain-(b-old) > bestD && removeGain-((b+rx.gapBase(segE, q+1))-old) > bestD {
+						fwd := rx.cost(x, segS) + rx.gap(segE, q+1)
 						if d := removeGain - (fwd - old); d > bestD {
 							bestQ, bestRev, bestD = q, false, d
 						}
 					}
-					if b := base(x, segE); removeGain-(b-old) > bestD && removeGain-((b+gapBase(segS, q+1))-old) > bestD {
-						rev := cost(x, segE) + gap(segS, q+1)
+					if b := rx.tm.baseTime(&pts[x], &pts[segE]); removeGain-(b-old) > bestD && removeGain-((b+rx.gapBase(segS, q+1))-old) > bestD {
+						rev := rx.cost(x, segE) + rx.gap(segS, q+1)
 						if d := removeGain - (rev - old); d > bestD {
 							bestQ, bestRev, bestD = q, true, d
 						}
@@ -622,8 +486,8 @@ func (g *Graph) searchRuns(steps []Step, end *Vec) []Step {
 						break
 					}
 					for _, q := range nbr[off[ep]:off[ep+1]] {
-						qp := int(pos[q/2])
-						if isEnd(q) {
+						qp := int(pos[q>>1])
+						if rx.isEnd(q) {
 							consider(qp)
 						} else {
 							consider(qp - 1)
@@ -642,7 +506,7 @@ func (g *Graph) searchRuns(steps []Step, end *Vec) []Step {
 						chain[a], chain[b] = chain[b], chain[a]
 					}
 					for _, r := range chain[:L] {
-						rs[r].rev = !rs[r].rev
+						rx.flip(r)
 					}
 				}
 				lo, hi := 0, 0
@@ -658,8 +522,8 @@ func (g *Graph) searchRuns(steps []Step, end *Vec) []Step {
 				for i := lo; i <= hi; i++ {
 					pos[order[i]] = int32(i)
 				}
-				forget(lo, hi+1)
-				touch(lo, hi)
+				rx.forget(lo, hi+1)
+				rx.touch(lo, hi)
 				seenO[(L-1)*m+p] = -1
 				improved = true
 			}
@@ -668,7 +532,7 @@ func (g *Graph) searchRuns(steps []Step, end *Vec) []Step {
 			break
 		}
 	}
-	ws.clock, ws.lastTouch = clock, lastTouch
+	ws.clock, ws.lastTouch = rx.clock, rx.lastTouch
 	out := make([]Step, 0, len(steps))
 	nb := []int{0}
 	for _, r := range order {
@@ -687,6 +551,186 @@ func (g *Graph) searchRuns(steps []Step, end *Vec) []Step {
 		nb = append(nb, len(out))
 	}
 	return g.rotateClosed(start, end, out, nb)
+}
+
+// runSearch is the state searchRuns' moves read and change, with the cost
+// and bookkeeping helpers as methods (small enough to be inlined where
+// the scans call them).
+type runSearch struct {
+	g                   *Graph
+	rs                  []run
+	vid, order, pos, rv []int32
+	pts                 []Vec
+	nbr, off            []int32
+	m                   int
+	startID, endID      int32
+	nV, startKey        int32
+	xc                  *crossCache
+	tm                  travelModel
+	end                 *Vec
+	gapMemo             []float64
+	clock, lastTouch    int32
+	chg, near, startNbr []int32
+}
+
+// The cost of a travel between point ids is base + CrossCost. The crossing
+// test is the expensive part: it is evaluated only when a move could still
+// win on the base costs alone (base is a lower bound), and memoised per
+// pair of graph vertices (the start and end anchors get their own keys).
+func (rx *runSearch) key(a int32) int32 {
+	switch v := rx.vid[a]; {
+	case v >= 0:
+		return v
+	case a == rx.startID:
+		return rx.startKey
+	default:
+		return rx.nV
+	}
+}
+
+func (rx *runSearch) cost(a, b int32) float64 {
+	t, crossing := rx.tm.base(rx.pts[a], rx.pts[b])
+	if !crossing {
+		return t
+	}
+	return t + rx.crossing(a, b)
+}
+
+// crossing is the memoised CrossCost term of cost.
+func (rx *runSearch) crossing(a, b int32) float64 {
+	ka, kb := rx.key(a), rx.key(b)
+	if ka > kb {
+		ka, kb = kb, ka
+	}
+	k := uint64(ka)<<32 | uint64(uint32(kb))
+	x, ok := rx.xc.get(k)
+	if !ok {
+		x = rx.g.CrossCost(rx.pts[a], rx.pts[b])
+		rx.xc.put(k, x)
+	}
+	return x
+}
+
+// rv[r] is rs[r].rev as 0/1 (both are kept up to date).
+func (rx *runSearch) sID(r int32) int32 { return 2*r + rx.rv[r] }     // entry of run r
+func (rx *runSearch) eID(r int32) int32 { return 2*r + 1 - rx.rv[r] } // exit of run r
+
+func (rx *runSearch) flip(r int32) {
+	rx.rs[r].rev = !rx.rs[r].rev
+	rx.rv[r] ^= 1
+}
+
+// exitAt(p) is the exit of the run at position p (p = −1: start).
+func (rx *runSearch) exitAt(p int) int32 {
+	if p < 0 {
+		return rx.startID
+	}
+	return rx.eID(rx.order[p])
+}
+
+// gap is the travel from point x to the entry of position q.
+func (rx *runSearch) gap(x int32, q int) float64 {
+	if q >= rx.m {
+		if rx.end != nil {
+			return rx.cost(x, rx.endID)
+		}
+		return 0
+	}
+	return rx.cost(x, rx.sID(rx.order[q]))
+}
+
+// gapBase is gap without the crossing term (a lower bound of it).
+func (rx *runSearch) gapBase(x int32, q int) float64 {
+	if q >= rx.m {
+		if rx.end != nil {
+			return rx.tm.baseTime(&rx.pts[x], &rx.pts[rx.endID])
+		}
+		return 0
+	}
+	return rx.tm.baseTime(&rx.pts[x], &rx.pts[rx.sID(rx.order[q])])
+}
+
+// curGap(q) is gap(exitAt(q−1), q) for the current order, memoised in
+// gapMemo (NaN = not known); moves forget the gaps they change.
+func (rx *runSearch) curGap(q int) float64 {
+	if v := rx.gapMemo[q]; v == v {
+		return v
+	}
+	return rx.newGap(q)
+}
+
+func (rx *runSearch) newGap(q int) float64 {
+	v := rx.gap(rx.exitAt(q-1), q)
+	rx.gapMemo[q] = v
+	return v
+}
+
+func (rx *runSearch) forget(lo, hi int) {
+	for q := max(lo, 0); q <= min(hi, rx.m); q++ {
+		rx.gapMemo[q] = math.NaN()
+	}
+}
+
+// isEnd reports whether endpoint ep is the current exit of its run.
+func (rx *runSearch) isEnd(ep int32) bool { return ep&1 != rx.rv[ep>>1] }
+
+// Don't-look bookkeeping, exact: chg[q+1] is the clock of the last move
+// that changed the run at position q (or its direction), chg[0] that of
+// the start point (RestartRuns), chg[m+1] = 0 that of the end anchor. A
+// scan of 2-opt index i or Or-opt segment (L, p) that applied no move is
+// remembered (seen); it is skipped while no position it reads has changed
+// since, because it would read the same points and find no move again.
+// near[q] = max(chgAt(q−1), chgAt(q), chgAt(q+1)) for q in [0, m): the
+// clock only grows, so a change sets it for the three positions around.
+
+// touch notes that positions lo..hi changed.
+func (rx *runSearch) touch(lo, hi int) {
+	rx.clock++
+	rx.lastTouch = rx.clock
+	lo, hi = max(lo, 0), min(hi, rx.m-1)
+	for q := lo; q <= hi; q++ {
+		rx.chg[q+1] = rx.clock
+	}
+	for q := max(lo-1, 0); q <= min(hi+1, rx.m-1); q++ {
+		rx.near[q] = rx.clock
+	}
+}
+
+func (rx *runSearch) chgAt(q int) int32 { return rx.chg[q+1] } // q ∈ [−1, m]
+
+// nbrChanged reports a change since t at any position a neighbour of ep
+// sits at, or next to it (where the scans look for candidates).
+func (rx *runSearch) nbrChanged(ep int32, t int32) bool {
+	list := rx.startNbr
+	if ep != rx.startID {
+		list = rx.nbr[rx.off[ep]:rx.off[ep+1]]
+	}
+	for _, q := range list {
+		// positions qp−1, qp, qp+1 of the run at qp = pos[q/2]
+		if rx.near[rx.pos[q>>1]] > t {
+			return true
+		}
+	}
+	return false
+}
+
+// reverse reverses positions i..j (each run reversed too).
+func (rx *runSearch) reverse(i, j int) {
+	rx.forget(i, j+1)
+	rx.touch(i, j)
+	order, pos := rx.order, rx.pos
+	for i < j {
+		order[i], order[j] = order[j], order[i]
+		rx.flip(order[i])
+		rx.flip(order[j])
+		pos[order[i]] = int32(i)
+		pos[order[j]] = int32(j)
+		i++
+		j--
+	}
+	if i == j {
+		rx.flip(order[i])
+	}
 }
 
 // rotateClosed rotates every closed run (first vertex == last vertex) of

@@ -506,3 +506,111 @@ func TestFastNumberMatchesParseNumber(t *testing.T) {
 		}
 	}
 }
+
+// fastNumberRef is fastNumber as it was before the two-loop version (one
+// loop with a seen-dot flag and a significant-digit count).
+func fastNumberRef(b []byte) (v float64, decimals, n int, ok bool) {
+	i := 0
+	neg := false
+	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
+		neg = b[0] == '-'
+		i++
+	}
+	var mant uint64
+	digits, frac := 0, 0
+	seenDot := false
+	start := i
+	for ; i < len(b); i++ {
+		c := b[i]
+		if c >= '0' && c <= '9' {
+			if digits < 19 {
+				mant = mant*10 + uint64(c-'0')
+				if mant != 0 {
+					digits++
+				}
+				if seenDot {
+					frac++
+				}
+			} else if !seenDot {
+				return 0, 0, 0, false
+			}
+			continue
+		}
+		if c == '.' && !seenDot {
+			seenDot = true
+			continue
+		}
+		break
+	}
+	if i == start || (seenDot && i == start+1) || digits > 15 || frac > 22 {
+		return 0, 0, 0, false
+	}
+	v = float64(mant) / pow10[frac]
+	if neg {
+		v = -v
+	}
+	return v, frac, i, true
+}
+
+// TestFastNumberMatchesReference holds fastNumber to fastNumberRef on
+// hand-picked and random byte strings (value bits, decimals, length, ok).
+func TestFastNumberMatchesReference(t *testing.T) {
+	toks := []string{"", "1", "-1", "+1", "1.5", "-.5", ".5", "5.", "-", "+", ".", "-.", "..", ".-", "1.2.3", "00012",
+		"0.000", "000000000000000000000000001", "0.00000000000000000000001", "0.0000000000000000000001",
+		"999999999999999", "1000000000000000", "0999999999999999", "99999999999999.9", "9999999999999.99",
+		"12345678901234567890", "1.", "-5.e", "7 ", "7X"}
+	rng := rand.New(rand.NewSource(11))
+	const alphabet = "0000123456789..-+ eX"
+	for k := 0; k < 200000; k++ {
+		b := make([]byte, rng.Intn(28))
+		for i := range b {
+			b[i] = alphabet[rng.Intn(len(alphabet))]
+		}
+		toks = append(toks, string(b))
+	}
+	for _, tok := range toks {
+		v, d, n, ok := fastNumber([]byte(tok))
+		rv, rd, rn, rok := fastNumberRef([]byte(tok))
+		if math.Float64bits(v) != math.Float64bits(rv) || d != rd || n != rn || ok != rok {
+			t.Fatalf("%q: fastNumber %v %d %d %v, reference %v %d %d %v", tok, v, d, n, ok, rv, rd, rn, rok)
+		}
+	}
+}
+
+// TestLineReuse lexes random lines into one reused Line and checks every
+// accessor against a fresh Line (reset leaves val and dec stale, guarded by
+// the presence masks).
+func TestLineReuse(t *testing.T) {
+	rng := rand.New(rand.NewSource(5))
+	words := []string{"X", "Y", "Z", "E", "F", "I", "J", "S", "P", "T", "x"}
+	nums := []string{"", "1", "-2.5", "0.125", ".5", "5.", "1e3", "1.2.3", "-", "12345678901234567", "007"}
+	var reused Line
+	for k := 0; k < 20000; k++ {
+		line := []string{"G1", "G0", "M104", "G92", "T1", "G28"}[rng.Intn(6)]
+		for w := rng.Intn(6); w > 0; w-- {
+			line += " " + words[rng.Intn(len(words))] + nums[rng.Intn(len(nums))]
+		}
+		if rng.Intn(4) == 0 {
+			line += " ; c"
+		}
+		var fresh Line
+		err1 := LexLine([]byte(line), &fresh)
+		err2 := LexLine([]byte(line), &reused)
+		if (err1 == nil) != (err2 == nil) {
+			t.Fatalf("%q: errors %v vs %v", line, err1, err2)
+		}
+		for c := byte('A'); c <= 'Z'; c++ {
+			v1, ok1 := fresh.Get(c)
+			v2, ok2 := reused.Get(c)
+			if v1 != v2 || ok1 != ok2 || fresh.Has(c) != reused.Has(c) || fresh.Decimals(c) != reused.Decimals(c) {
+				t.Fatalf("%q: letter %c: fresh %v %v %v %d, reused %v %v %v %d", line, c,
+					v1, ok1, fresh.Has(c), fresh.Decimals(c), v2, ok2, reused.Has(c), reused.Decimals(c))
+			}
+		}
+		if fresh.Letter != reused.Letter || fresh.Code != reused.Code || fresh.Sub != reused.Sub ||
+			string(fresh.BadWord) != string(reused.BadWord) || string(fresh.Args) != string(reused.Args) ||
+			string(fresh.Comment) != string(reused.Comment) || fresh.LineNo != reused.LineNo {
+			t.Fatalf("%q: fields differ: %+v vs %+v", line, fresh, reused)
+		}
+	}
+}

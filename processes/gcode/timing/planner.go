@@ -162,8 +162,14 @@ func NewPlanner(l Limits) *Planner {
 	if l.Lookahead < 2 {
 		l.Lookahead = 2
 	}
-	return &Planner{L: l, buf: make([]block, 0, l.Lookahead+1)}
+	return &Planner{L: l, buf: make([]block, 0, l.Lookahead+bufSlack)}
 }
+
+// bufSlack is the room in the block buffer beyond the look-ahead window:
+// the window slides through it and is copied back to the front only when
+// it reaches the end (with room for one block that was a copy of the
+// whole window on every move).
+const bufSlack = 256
 
 // Reset empties the planner and sets new limits, keeping buffers.
 func (p *Planner) Reset(l Limits) {
@@ -252,15 +258,11 @@ func (p *Planner) Move(d [4]float64, feedMMS float64) {
 		}
 	}
 	inv := 1 / dist
-	// Per-axis feed limits (M203).
-	for a := 0; a < 4; a++ {
-		if d[a] == 0 || l.MaxFeedMMS[a] <= 0 {
-			continue
-		}
-		if va := v * math.Abs(d[a]) * inv; va > l.MaxFeedMMS[a] {
-			v *= l.MaxFeedMMS[a] / va
-		}
-	}
+	// Per-axis feed limits (M203), axis by axis (unrolled).
+	v = feedLimit(v, d[X], inv, l.MaxFeedMMS[X])
+	v = feedLimit(v, d[Y], inv, l.MaxFeedMMS[Y])
+	v = feedLimit(v, d[Z], inv, l.MaxFeedMMS[Z])
+	v = feedLimit(v, d[E], inv, l.MaxFeedMMS[E])
 	// Acceleration by move class (Marlin planner: no E steps → travel,
 	// no XYZ → retract, else print), then per-axis limits (M201).
 	acc := l.PrintAccel
@@ -270,18 +272,11 @@ func (p *Planner) Move(d [4]float64, feedMMS float64) {
 	case xyz == 0:
 		acc = l.RetractAccel
 	}
-	for a := 0; a < 4; a++ {
-		if d[a] == 0 || l.MaxAccelMMS2[a] <= 0 {
-			continue
-		}
-		if aa := acc * math.Abs(d[a]) * inv; aa > l.MaxAccelMMS2[a] {
-			if l.Junction == Marlin1Jerk {
-				acc = l.MaxAccelMMS2[a]
-			} else {
-				acc = l.MaxAccelMMS2[a] / (math.Abs(d[a]) * inv)
-			}
-		}
-	}
+	m1 := l.Junction == Marlin1Jerk
+	acc = accelLimit(acc, d[X], inv, l.MaxAccelMMS2[X], m1)
+	acc = accelLimit(acc, d[Y], inv, l.MaxAccelMMS2[Y], m1)
+	acc = accelLimit(acc, d[Z], inv, l.MaxAccelMMS2[Z], m1)
+	acc = accelLimit(acc, d[E], inv, l.MaxAccelMMS2[E], m1)
 	if !(acc > 0) {
 		acc = 1
 	}
@@ -302,14 +297,8 @@ func (p *Planner) Move(d [4]float64, feedMMS float64) {
 	p.nextSeq++
 	p.Blocks++
 
-	var unit [4]float64
-	for a := 0; a < 4; a++ {
-		unit[a] = d[a] * inv
-	}
-	var axisV [4]float64
-	for a := 0; a < 4; a++ {
-		axisV[a] = unit[a] * v
-	}
+	unit := [4]float64{d[X] * inv, d[Y] * inv, d[Z] * inv, d[E] * inv}
+	axisV := [4]float64{unit[X] * v, unit[Y] * v, unit[Z] * v, unit[E] * v}
 
 	var vj float64
 	switch l.Junction {
@@ -412,25 +401,91 @@ func (p *Planner) deviationJunction(b *block, d [4]float64, xyz float64, hasE bo
 	return math.Sqrt(vj2)
 }
 
+// feedLimit lowers the speed v (mm/s) of a move so that its component
+// along an axis with distance da (mm; inv = 1/length) stays within that
+// axis' limit maxF (mm/s; ≤ 0: none).
+func feedLimit(v, da, inv, maxF float64) float64 {
+	if da == 0 || maxF <= 0 {
+		return v
+	}
+	if va := v * math.Abs(da) * inv; va > maxF {
+		v *= maxF / va
+	}
+	return v
+}
+
+// accelLimit is feedLimit for the acceleration (mm/s²); Marlin 1.0's rule
+// (m1) replaces it by the axis limit instead of scaling it.
+func accelLimit(acc, da, inv, maxA float64, m1 bool) float64 {
+	if da == 0 || maxA <= 0 {
+		return acc
+	}
+	if aa := acc * math.Abs(da) * inv; aa > maxA {
+		if m1 {
+			return maxA
+		}
+		return maxA / (math.Abs(da) * inv)
+	}
+	return acc
+}
+
+// jerkSafe is one axis of jerkJunction's safe speed: an axis speed v
+// (mm/s) over its jerk mj lowers safe (mm/s); limited is whether an axis
+// before did.
+func jerkSafe(safe float64, limited bool, nominal, v, mj float64) (float64, bool) {
+	j := math.Abs(v)
+	if j > mj {
+		if limited {
+			if mjerk := nominal * mj; j*safe > mjerk {
+				safe = mjerk / j
+			}
+		} else {
+			safe *= mj / j
+			limited = true
+		}
+	}
+	return safe, limited
+}
+
+// jerkFactor is one axis of jerkJunction's junction factor: the speed
+// change from vExit to vEntry (mm/s, both scaled by vfac once an axis
+// before was limited) over the axis' jerk mj lowers vfac.
+func jerkFactor(vfac float64, limited bool, vExit, vEntry, mj float64) (float64, bool) {
+	if limited {
+		vExit *= vfac
+		vEntry *= vfac
+	}
+	var j float64
+	if vExit > vEntry {
+		if vEntry > 0 || vExit < 0 {
+			j = vExit - vEntry
+		} else {
+			j = max(vExit, -vEntry)
+		}
+	} else {
+		if vEntry < 0 || vExit > 0 {
+			j = vEntry - vExit
+		} else {
+			j = max(-vExit, vEntry)
+		}
+	}
+	if j > mj {
+		vfac *= mj / j
+		limited = true
+	}
+	return vfac, limited
+}
+
 // jerkJunction is Marlin 2's classic-jerk junction (after Prusa firmware).
 func (p *Planner) jerkJunction(b *block, axisV [4]float64) float64 {
 	l := &p.L
 	safe := b.nominal
 	limited := false
-	for a := 0; a < 4; a++ {
-		j := math.Abs(axisV[a])
-		mj := l.JerkMMS[a]
-		if j > mj {
-			if limited {
-				if mjerk := b.nominal * mj; j*safe > mjerk {
-					safe = mjerk / j
-				}
-			} else {
-				safe *= mj / j
-				limited = true
-			}
-		}
-	}
+	// axis by axis (unrolled)
+	safe, limited = jerkSafe(safe, limited, b.nominal, axisV[X], l.JerkMMS[X])
+	safe, limited = jerkSafe(safe, limited, b.nominal, axisV[Y], l.JerkMMS[Y])
+	safe, limited = jerkSafe(safe, limited, b.nominal, axisV[Z], l.JerkMMS[Z])
+	safe, _ = jerkSafe(safe, limited, b.nominal, axisV[E], l.JerkMMS[E])
 	vj := safe
 	if p.havePrev && p.prevNominal > 1e-6 {
 		vfac := 1.0
@@ -442,32 +497,11 @@ func (p *Planner) jerkJunction(b *block, axisV [4]float64) float64 {
 		} else {
 			vj = p.prevNominal
 		}
-		for a := 0; a < 4; a++ {
-			vExit := p.prevAxisV[a] * smaller
-			vEntry := axisV[a]
-			if limited {
-				vExit *= vfac
-				vEntry *= vfac
-			}
-			var j float64
-			if vExit > vEntry {
-				if vEntry > 0 || vExit < 0 {
-					j = vExit - vEntry
-				} else {
-					j = max(vExit, -vEntry)
-				}
-			} else {
-				if vEntry < 0 || vExit > 0 {
-					j = vEntry - vExit
-				} else {
-					j = max(-vExit, vEntry)
-				}
-			}
-			if j > l.JerkMMS[a] {
-				vfac *= l.JerkMMS[a] / j
-				limited = true
-			}
-		}
+		pv := &p.prevAxisV
+		vfac, limited = jerkFactor(vfac, limited, pv[X]*smaller, axisV[X], l.JerkMMS[X])
+		vfac, limited = jerkFactor(vfac, limited, pv[Y]*smaller, axisV[Y], l.JerkMMS[Y])
+		vfac, limited = jerkFactor(vfac, limited, pv[Z]*smaller, axisV[Z], l.JerkMMS[Z])
+		vfac, limited = jerkFactor(vfac, limited, pv[E]*smaller, axisV[E], l.JerkMMS[E])
 		if limited {
 			vj *= vfac
 		}
