@@ -42,6 +42,11 @@ type GCode struct {
 	ArcSegmentMM float64 `yaml:"arc_segment_mm"`
 	// G90ResetsE: G90 also switches E to absolute (Marlin 2 behaviour).
 	G90ResetsE bool `yaml:"g90_resets_e"`
+	// UltiGCodeFilamentMM is the filament diameter (mm) that turns the
+	// volumetric E (mm³) of Cura's UltiGCode flavour into length for the
+	// time model (the file does not record it; Ultimaker 2 printers use
+	// 2.85 mm). M200 D sets it for other files.
+	UltiGCodeFilamentMM float64 `yaml:"ultigcode_filament_diameter_mm"`
 
 	// ZHopMM and RetractMM are inserted on travels that cross perimeters
 	// when the original file never retracts (0 = never insert).
@@ -69,6 +74,7 @@ func (g *GCode) applyDefaults() {
 	def(&g.JerkMMS, Vec4{10, 10, 0.3, 5})
 	def(&g.LookaheadBlocks, 16)
 	def(&g.ArcSegmentMM, 1)
+	def(&g.UltiGCodeFilamentMM, 2.85)
 }
 
 func (g GCode) validate(v *validator) {
@@ -94,4 +100,5 @@ func (g GCode) validate(v *validator) {
 	v.within("gcode.arc_segment_mm", g.ArcSegmentMM, 0.01, 100)
 	v.within("gcode.z_hop_mm", g.ZHopMM, 0, 10)
 	v.within("gcode.retract_mm", g.RetractMM, 0, 20)
+	v.within("gcode.ultigcode_filament_diameter_mm", g.UltiGCodeFilamentMM, 0.5, 10)
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"fabcell/processes/gcode"
+	"fabcell/processes/gcode/parse"
 	"fabcell/processes/gcode/timing"
 	"fabcell/processes/gcode/verify"
 
@@ -226,6 +227,9 @@ func optimizeFile(ctx context.Context, in, out string, opt gcode.Options) (gcode
 		return gcode.Report{}, err
 	}
 	defer f.Close()
+	if opt.Timing, err = withFooter(f, opt.Timing); err != nil {
+		return gcode.Report{}, fmt.Errorf("%s: %w", in, err)
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp*")
 	if err != nil {
 		return gcode.Report{}, fmt.Errorf("write %s: %w", out, err)
@@ -272,12 +276,32 @@ func copyFileAtomic(in, out string) error {
 	return nil
 }
 
+// withFooter reads the settings footer of a regular file ahead of the
+// stream (PrusaSlicer and its forks write the machine limits their
+// estimate assumed there) and leaves f at its start; pipes and other
+// non-seekable inputs are timed without it.
+func withFooter(f *os.File, cfg timing.Config) (timing.Config, error) {
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() || !cfg.SlicerLimits {
+		return cfg, nil
+	}
+	settings, err := parse.ReadFooter(f, st.Size())
+	if err != nil {
+		return cfg, err
+	}
+	cfg.SlicerSettings = settings
+	return cfg, nil
+}
+
 func estimateFile(ctx context.Context, path string, cfg timing.Config) (timing.Result, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return timing.Result{}, err
 	}
 	defer f.Close()
+	if cfg, err = withFooter(f, cfg); err != nil {
+		return timing.Result{}, fmt.Errorf("%s: %w", path, err)
+	}
 	r, err := timing.EstimateReader(ctx, f, cfg)
 	if err != nil {
 		return r, fmt.Errorf("%s: %w", path, err)

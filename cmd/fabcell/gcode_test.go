@@ -43,6 +43,30 @@ func TestGcodeEstimate(t *testing.T) {
 	}
 }
 
+// TestGcodeEstimateReadsFooter: the CLI reads a PrusaSlicer file's settings
+// footer ahead of the stream and times the file with the machine limits
+// recorded only there; --no-slicer-limits times it with the configured
+// ones.
+func TestGcodeEstimateReadsFooter(t *testing.T) {
+	f := filepath.Join(gcodeTD, "prusa25", "duck12_prusaslicer-2.5.0_marlin2-limits.gcode")
+	out, stderr, err := runCLI(t, "gcode", "estimate", f)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	for _, want := range []string{"PrusaSlicer GCodeProcessor, machine limits from the file's settings", "(247 s); difference -0.3"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	out, _, err = runCLI(t, "gcode", "estimate", "--no-slicer-limits", f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, "PrusaSlicer GCodeProcessor") || !strings.Contains(out, "configured limits") {
+		t.Errorf("--no-slicer-limits still uses the slicer's model:\n%s", out)
+	}
+}
+
 func TestGcodeOptimizeAndVerify(t *testing.T) {
 	in := filepath.Join(gcodeTD, "screw_prusaslicer-2.7.4_arcs.gcode")
 	dir := t.TempDir()

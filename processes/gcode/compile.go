@@ -486,7 +486,7 @@ func (rd *reader) classify(l *parse.Line, op parse.Op, prevAbs, prevAbsE, prevIn
 	case parse.OpSetting:
 		if l.Letter == 'M' {
 			switch l.Code {
-			case 104, 140, 141: // temperatures stay in place
+			case 104, 140, 141, 200: // temperatures and volumetric mode stay in place
 				return cBarrier
 			}
 		}

@@ -158,6 +158,7 @@ func FromConfig(c config.GCode) (Options, error) {
 	// files are not re-interpreted with their slicer's assumed limits.
 	t.SlicerLimits = sameMachine(t.Limits, timing.MarlinDefaults())
 	t.Parse.G90ResetsE = c.G90ResetsE
+	t.UltiGCodeFilamentMM = c.UltiGCodeFilamentMM
 	o.Parse.G90ResetsE = c.G90ResetsE
 	return o, nil
 }

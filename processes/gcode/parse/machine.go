@@ -176,6 +176,11 @@ type Machine struct {
 	FwRetractMM, FwRetractFeed, FwRecoverExtraMM, FwRecoverFeed float64
 	fwRetracted                                                 bool
 
+	// Volumetric extrusion (M200): when Volumetric, E words are volumes
+	// (mm³) of filament FilamentMM in diameter.
+	Volumetric bool
+	FilamentMM float64
+
 	// Results of the last Exec.
 	Move   Move
 	DwellS float64
@@ -323,6 +328,8 @@ func (m *Machine) execM(l *Line) (Op, error) {
 			}
 		}
 		return OpSetting, nil
+	case 200:
+		return m.volumetric(l)
 	case 207:
 		if v, ok := l.Get('S'); ok && finite(v) && v >= 0 {
 			m.FwRetractMM = v * m.unit()
@@ -379,6 +386,37 @@ func (m *Machine) setPos(l *Line) (Op, error) {
 		m.G92Axes = 1<<('X'-'A') | 1<<('Y'-'A') | 1<<('Z'-'A') | 1<<('E'-'A')
 	}
 	return OpSetPos, nil
+}
+
+// volumetric applies M200: D sets the filament diameter and switches
+// volumetric E on (D0 off: Marlin 1/2, RepRapFirmware); Marlin 2's S1/S0
+// switch it on and off with the last diameter (S1 without a diameter
+// stays off: the firmware's default diameter is not known here).
+func (m *Machine) volumetric(l *Line) (Op, error) {
+	if l.BadWord != nil {
+		return OpNone, m.badWord(l)
+	}
+	if d, ok := l.Get('D'); ok {
+		if !finite(d) || d < 0 || d > 100 {
+			return OpNone, lineErr(l.Num, "M200: filament diameter D%v mm out of range [0, 100]", d)
+		}
+		d *= m.unit()
+		m.FilamentMM = d
+		m.Volumetric = d > 0
+	}
+	if s, ok := l.Get('S'); ok {
+		m.Volumetric = s != 0 && m.FilamentMM > 0
+	}
+	return OpSetting, nil
+}
+
+// EAreaMM2 is the filament cross-section (mm²) that E words are divided
+// by to give filament length, 0 when E is length already.
+func (m *Machine) EAreaMM2() float64 {
+	if !m.Volumetric {
+		return 0
+	}
+	return math.Pi / 4 * m.FilamentMM * m.FilamentMM
 }
 
 // home models G28 as a move of the named axes (all if none) to logical 0.

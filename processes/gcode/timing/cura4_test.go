@@ -20,9 +20,13 @@ func TestCuraEngine413(t *testing.T) {
 		file   string
 		layers int
 		jerk   bool // the file sets M204/M205 per feature
+		model  string
 	}{
-		{"bunny15_cura4.13.gcode", 133, false},
-		{"ducks4_cura4.13_accel-jerk.gcode", 49, true},
+		{"bunny15_cura4.13.gcode", 133, false, CuraModel},
+		{"ducks4_cura4.13_accel-jerk.gcode", 49, true, CuraModel},
+		// UltiGCode: volumetric E (2.85 mm filament) and the Ultimaker 2
+		// profile's acceleration and feeds.
+		{"duck12_cura4.13_ultimaker2-ultigcode.gcode", 97, false, CuraUltimaker2Model},
 	}
 	for _, c := range cases {
 		t.Run(c.file, func(t *testing.T) {
@@ -35,8 +39,8 @@ func TestCuraEngine413(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if r.Model != CuraModel || r.Junction != Marlin1Jerk {
-				t.Fatalf("model %q junction %v, want %q with Marlin 1.0 junctions", r.Model, r.Junction, CuraModel)
+			if r.Model != c.model || r.Junction != Marlin1Jerk {
+				t.Fatalf("model %q junction %v, want %q with Marlin 1.0 junctions", r.Model, r.Junction, c.model)
 			}
 			if r.Meta.EmbeddedSource != ";TIME_ELAPSED:" || r.Meta.EmbeddedS == 6666 {
 				t.Fatalf("slicer estimate %v s from %q: the ;TIME:6666 placeholder won", r.Meta.EmbeddedS, r.Meta.EmbeddedSource)

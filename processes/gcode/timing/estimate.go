@@ -42,8 +42,22 @@ type Config struct {
 	// override it, and a forced junction mode is kept. Set it only when
 	// Limits are defaults, not a configured machine.
 	SlicerLimits bool
-	Parse        parse.Options
+	// UltiGCodeFilamentMM is the filament diameter (mm) that turns the
+	// volumetric E of Cura's UltiGCode flavour into length; the file does
+	// not carry it (the printer's material setting does). 0 means
+	// DefaultUltiGCodeFilamentMM.
+	UltiGCodeFilamentMM float64
+	// SlicerSettings are the settings a file carries in its footer, read
+	// ahead with parse.ReadFooter by callers that can seek (nil: none).
+	// With SlicerLimits, a PrusaSlicer-family file is then timed with the
+	// machine model its slicer assumed (PrusaLimits).
+	SlicerSettings map[string]string
+	Parse          parse.Options
 }
+
+// DefaultUltiGCodeFilamentMM is the filament of the Ultimaker 2 family,
+// the printers that read UltiGCode (2.85 mm).
+const DefaultUltiGCodeFilamentMM = 2.85
 
 // DefaultConfig is MarlinDefaults with automatic junction selection, 1 mm
 // arc chords, Marlin's homing feeds and slicer-assumed limits.
@@ -85,10 +99,24 @@ func (e *Estimator) AssumeSlicer(m *parse.Meta) {
 		return
 	}
 	e.slicerDone = true
+	if m.Flavor == "UltiGCode" && e.P.L.EAreaMM2 == 0 && e.P.Blocks == 0 {
+		// Cura's UltiGCode flavour writes E as volume; the printer (an
+		// Ultimaker 2) divides by its material's cross-section.
+		d := e.cfg.UltiGCodeFilamentMM
+		if !(d > 0) {
+			d = DefaultUltiGCodeFilamentMM
+		}
+		e.P.L.EAreaMM2 = math.Pi / 4 * d * d
+	}
 	if !e.cfg.SlicerLimits || e.sawLimits || e.sawMove || e.P.Blocks > 0 {
 		return
 	}
 	l, name, ok := SlicerLimits(m, e.P.L.Lookahead)
+	switch m.Slicer {
+	case parse.SlicerPrusa, parse.SlicerSuperSlicer, parse.SlicerOrca:
+		l, ok = PrusaLimits(e.cfg.SlicerSettings, e.P.L.Lookahead)
+		name = PrusaModel
+	}
 	if !ok {
 		return
 	}
@@ -98,6 +126,7 @@ func (e *Estimator) AssumeSlicer(m *parse.Meta) {
 	case JunctionForceDeviation:
 		l.Junction = JunctionDeviation
 	}
+	l.EAreaMM2 = e.P.L.EAreaMM2
 	e.P.L = l
 	e.Model = name
 }
@@ -160,9 +189,15 @@ func (e *Estimator) move(mv *parse.Move, m *parse.Machine) {
 
 func (e *Estimator) addMove(mv *parse.Move, feedFactor, flow float64) {
 	e.Moves++
+	if mv.Firmware && e.P.L.FirmwareRetractUntimed {
+		return
+	}
 	v := mv.FeedMM / 60 * feedFactor
 	if mv.Firmware {
 		v = mv.FeedMM / 60 // firmware retraction feeds ignore M220
+	}
+	if a := e.P.L.EAreaMM2; a > 0 && !mv.Firmware {
+		flow /= a // volumetric E (mm³) → filament length (mm)
 	}
 	if mv.Kind == parse.Linear {
 		d := [4]float64{mv.To[0] - mv.From[0], mv.To[1] - mv.From[1], mv.To[2] - mv.From[2], mv.DE * flow}
@@ -208,6 +243,10 @@ func (e *Estimator) setting(l *parse.Line, m *parse.Machine) {
 		e.sawLimits = true
 	}
 	switch l.Code {
+	case 200:
+		if a := m.EAreaMM2(); a > 0 || lim.EAreaMM2 > 0 {
+			lim.EAreaMM2 = a
+		}
 	case 201:
 		for a, c := range [4]byte{'X', 'Y', 'Z', 'E'} {
 			if v, ok := pos(c); ok && v > 0 {

@@ -71,6 +71,16 @@ type Limits struct {
 	MinPlannerSpeedMMS float64
 	// Lookahead is the block buffer size (Marlin BLOCK_BUFFER_SIZE = 16).
 	Lookahead int
+	// EAreaMM2 > 0 says E words are volumes (mm³: M200 D on Marlin and
+	// RepRapFirmware, Cura's UltiGCode flavour); the estimator divides
+	// them by this filament cross-section (mm²) before planning, as the
+	// firmware does. Firmware retraction (G10/G11) is filament length
+	// either way. 0 = E is filament length.
+	EAreaMM2 float64
+	// FirmwareRetractUntimed makes G10/G11 take no time, as in
+	// PrusaSlicer's estimator (PrusaLimits); the firmware's own M207/M208
+	// retraction is timed otherwise.
+	FirmwareRetractUntimed bool
 }
 
 // MarlinDefaults returns Marlin 2.x's example-configuration defaults
