@@ -50,12 +50,24 @@ func TestPlannerFor(t *testing.T) {
 	// untouched keys and other processes keep planner.*
 	want := c.Planner
 	want.PerProcess = PerProcessPlanners{}
-	for _, p := range []string{"wireframe", "ccf", "travel", "unknown"} {
+	for _, p := range []string{"wireframe", "travel", "unknown"} {
 		if got := c.PlannerFor(p); !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: %+v, want the planner section", p, got)
 		}
 	}
-	l.Ring, l.PriorK, l.ReuseSimilarity = want.Ring, want.PriorK, want.ReuseSimilarity
+	// the exact hybrid is on for wire-frames, off for ccf and lpbf
+	if want.ExactMaxLeaves != 256 || l.ExactMaxLeaves != 0 {
+		t.Errorf("exact_max_leaves: planner %d, lpbf %d; want 256, 0", want.ExactMaxLeaves, l.ExactMaxLeaves)
+	}
+	cc := c.PlannerFor("ccf")
+	if cc.ExactMaxLeaves != 0 {
+		t.Errorf("ccf exact_max_leaves %d, want 0", cc.ExactMaxLeaves)
+	}
+	cc.ExactMaxLeaves = want.ExactMaxLeaves
+	if !reflect.DeepEqual(cc, want) {
+		t.Errorf("ccf changed more than its overrides: %+v", cc)
+	}
+	l.Ring, l.PriorK, l.ReuseSimilarity, l.ExactMaxLeaves = want.Ring, want.PriorK, want.ReuseSimilarity, want.ExactMaxLeaves
 	if !reflect.DeepEqual(l, want) {
 		t.Errorf("lpbf changed more than its overrides: %+v", l)
 	}
@@ -103,6 +115,14 @@ func TestPerProcessParse(t *testing.T) {
 				t.Error("built-in lpbf entry lost")
 			}
 		}},
+		{"exact_max_leaves: explicit zero kept, process entries win", "planner:\n  exact_max_leaves: 0\n  per_process:\n    ccf:\n      exact_max_leaves: 64\n", func(t *testing.T, c Cell) {
+			if c.Planner.ExactMaxLeaves != 0 || c.PlannerFor("wireframe").ExactMaxLeaves != 0 {
+				t.Errorf("explicit 0 replaced: %d", c.Planner.ExactMaxLeaves)
+			}
+			if c.PlannerFor("ccf").ExactMaxLeaves != 64 || c.PlannerFor("lpbf").ExactMaxLeaves != 0 {
+				t.Errorf("ccf %d lpbf %d", c.PlannerFor("ccf").ExactMaxLeaves, c.PlannerFor("lpbf").ExactMaxLeaves)
+			}
+		}},
 		{"empty map changes nothing", "planner:\n  per_process: {}\n", func(t *testing.T, c Cell) {
 			if !reflect.DeepEqual(c, Defaults()) {
 				t.Error("differs from the defaults")
@@ -129,6 +149,8 @@ func TestPerProcessErrors(t *testing.T) {
 		{"planner:\n  per_process:\n    lpbf:\n      ring: 2\n      ring: 3\n", "line 5: mapping key \"ring\" already defined at line 4"},
 		{"planner:\n  per_process:\n    lbpf:\n      ring: 2\n", "planner.per_process.lbpf: unknown process \"lbpf\""},
 		{"planner:\n  per_process:\n    lpbf:\n      ring: 9\n", "planner.per_process.lpbf.ring: must be in [1, 8], got 9"},
+		{"planner:\n  exact_max_leaves: -1\n", "planner.exact_max_leaves: must be in [0, 1e+07], got -1"},
+		{"planner:\n  per_process:\n    wireframe:\n      exact_max_leaves: 20000000\n", "planner.per_process.wireframe.exact_max_leaves: must be in [0, 1e+07]"},
 		{"planner:\n  per_process:\n    lpbf:\n      prior_k: 0\n", "planner.per_process.lpbf.reuse_similarity: 0.99 needs stored networks"},
 		{"planner:\n  reuse_similarity: 1.5\n", "planner.reuse_similarity: must be in [0, 1], got 1.5"},
 	} {
@@ -168,9 +190,10 @@ func TestResolvedPlannerRoundTrip(t *testing.T) {
 	if r := back.PlannerFor("lpbf"); r.Ring != 3 || r.PriorK != 100 {
 		t.Errorf("re-resolved lpbf ring %d prior_k %d, want 3 100", r.Ring, r.PriorK)
 	}
-	// a custom map round-trips too
+	// a custom map round-trips too (for a process without a built-in
+	// entry: parsing merges an entry over the built-in one)
 	c = Defaults()
-	c.Planner.PerProcess = PerProcessPlanners{"ccf": {Ring: ptr(3)}}
+	c.Planner.PerProcess = PerProcessPlanners{"travel": {Ring: ptr(3)}}
 	data, _ = c.Marshal()
 	back, err = Parse(strings.NewReader(string(data)))
 	if err != nil || !reflect.DeepEqual(normalize(back), c) {

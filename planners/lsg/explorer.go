@@ -566,6 +566,17 @@ func (e *Explorer) markComplete(x int32) {
 	}
 }
 
+// Explored reports whether every action sequence that starts with a at x
+// has been taken by Transition under the bound LSG (a's subtree is
+// complete); false when a was never taken.
+func (e *Explorer) Explored(x int32, a Action) bool {
+	c := e.cands[e.nodes[x].candStart+a.cand].child
+	if c < 0 || int(c) >= len(e.ln) || e.ln[c].epoch != e.epoch {
+		return false
+	}
+	return e.ln[c].complete
+}
+
 // Complete reports whether every action sequence from x to the horizon (or
 // to a terminal state) has been taken by Transition under the bound LSG:
 // the best return seen from x is then exact.

@@ -12,6 +12,10 @@
 //     step rewards, feasibility, jump costs and per-prefix LSG state
 //     differences, and the dense state tensor [A, A†, A‡] plus extra rows
 //     (§5.3) the Q-network reads;
+//   - Exact: the exhaustive n-step search over the Explorer's tree (the
+//     paper's BFS baseline, with exact branch and bound) under an episode
+//     budget — the bfs planner's decision rule, and LSG-DQN's exact path
+//     for LSGs small enough to enumerate (planner.exact_max_leaves);
 //   - Discount: the step weights D(k) (Eq. 4, Eq. 16, release default).
 //
 // All lengths in the state are normalised by the LSG's longest edge, so the

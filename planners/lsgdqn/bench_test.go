@@ -78,6 +78,7 @@ func recommendedOptions(n int) Options {
 	o.Net.E2E = [2]int{4, 4}
 	o.Net.E2N = 4
 	o.Net.Hidden = 64
+	o.ExactMaxLeaves = 0 // every decision learned
 	return o
 }
 
@@ -87,6 +88,7 @@ func releaseOptions(n int) Options {
 	o := DefaultOptions()
 	o.Ring = n
 	o.NMax = 40 * n
+	o.ExactMaxLeaves = 0
 	return o
 }
 
@@ -97,17 +99,26 @@ func releaseOptions(n int) Options {
 // K+2 decisions (bank filling, buffer growth) are not timed, so B/op and
 // allocs/op are the steady-state memory per decision. The release budget
 // is benchmarked up to n = 4 (n = 6 takes ~18 CPU s per decision).
+// "hybrid" is the recommended budget with the default exact budget
+// (exact_max_leaves 256): decisions whose exact search fits are not
+// learned (exact/decision reports their share).
 func BenchmarkDecision(b *testing.B) {
-	for _, budget := range []string{"recommended", "release"} {
+	for _, budget := range []string{"recommended", "release", "hybrid"} {
 		for _, n := range []int{2, 3, 4, 5, 6} {
 			if budget == "release" && n > 4 {
 				continue
 			}
 			for _, k := range []int{0, 10} {
+				if budget == "hybrid" && k > 0 {
+					continue
+				}
 				b.Run(fmt.Sprintf("%s/n%d/K%d", budget, n, k), func(b *testing.B) {
 					opt := recommendedOptions(n)
-					if budget == "release" {
+					switch budget {
+					case "release":
 						opt = releaseOptions(n)
+					case "hybrid":
+						opt.ExactMaxLeaves = DefaultOptions().ExactMaxLeaves
 					}
 					opt.PriorK = k
 					r := benchRunner(b, opt)
@@ -138,6 +149,7 @@ func BenchmarkDecision(b *testing.B) {
 					b.ReportMetric(avg(st.Episodes, st.Decisions), "episodes/decision")
 					b.ReportMetric(avg(st.Updates, st.Decisions), "updates/decision")
 					b.ReportMetric(avg(st.RewardCalls, st.Decisions), "rewards/decision")
+					b.ReportMetric(avg(st.Exact, st.Decisions), "exact/decision")
 				})
 			}
 		}

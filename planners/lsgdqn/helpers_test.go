@@ -83,6 +83,7 @@ func fastOptions(ring int) Options {
 	o.Net.E2N = 4
 	o.Net.Hidden = 32
 	o.Workers = 1
+	o.ExactMaxLeaves = 0 // every decision learns: these tests exercise the DQN path
 	if err := o.Validate(); err != nil {
 		panic(err)
 	}

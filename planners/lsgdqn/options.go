@@ -67,6 +67,17 @@ type Options struct {
 	Backend     string // "go" or "onnx"
 	OnnxLibPath string
 
+	// ExactMaxLeaves turns on the exact hybrid (a fabcell extension): at
+	// each decision the exhaustive n-step search of the bfs baseline
+	// (lsg.Exact: same return, discount and jump charge as the episodes,
+	// same choice rule as bfs) runs first over the memoised prefix tree;
+	// when it needs at most ExactMaxLeaves episodes its choice is taken
+	// and nothing is learned, otherwise learning runs as usual, starting
+	// from every reward and episode return the search evaluated. The DQN
+	// is then the approximator for LSGs whose feasible tree is too large
+	// to enumerate. 0 = off (every decision learns).
+	ExactMaxLeaves int
+
 	Net dqn.Config // network shape and optimiser (N, ExtraRows set by the planner)
 
 	// Extensions (no config key yet):
@@ -84,6 +95,11 @@ type Options struct {
 	// TrainEvery takes one gradient step every TrainEvery environment
 	// steps (release: 1).
 	TrainEvery int
+	// Directed makes the ε branch of ε-greedy pick uniformly among the
+	// actions whose subtree still holds an untried action sequence (all
+	// actions when none does) instead of among all actions; default false
+	// (the release's uniform ε).
+	Directed bool
 }
 
 // OptionsFromConfig maps config.Planner (defaults already applied) to
@@ -99,7 +115,7 @@ func OptionsFromConfig(c config.Planner) (Options, error) {
 		TargetSync: c.TargetSync, EpisodeFactor: c.EpisodeFactor, PatienceFactor: c.PatienceFactor,
 		MaxEpisodes: c.MaxEpisodes, Discount: disc,
 		PriorK: c.PriorK, PriorBeta: c.PriorBeta, BankPath: c.BankPath, ReuseSimilarity: c.ReuseSimilarity,
-		Backend: c.Backend, OnnxLibPath: c.OnnxLibPath,
+		Backend: c.Backend, OnnxLibPath: c.OnnxLibPath, ExactMaxLeaves: c.ExactMaxLeaves,
 		JumpLookahead: true, Decision: BestReturn, TrainEvery: 1,
 	}
 	o.Net = dqn.DefaultConfig(o.NMax, lsg.ExtraRows)
@@ -157,6 +173,8 @@ func (o *Options) Validate() error {
 		return bad("backend must be go or onnx, got %q", o.Backend)
 	case o.Decision > ArgmaxQ:
 		return bad("unknown decision rule %d", o.Decision)
+	case o.ExactMaxLeaves < 0:
+		return bad("exact_max_leaves must be >= 0 (0 = off), got %d", o.ExactMaxLeaves)
 	case o.TrainEvery < 0:
 		return bad("train_every must be >= 0, got %d", o.TrainEvery)
 	}

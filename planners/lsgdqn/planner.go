@@ -8,6 +8,16 @@
 // 1-ring move; dead ends are left through the process's jump rule (§7.3)
 // and an outer loop tries several start nodes (§4, §7.2).
 //
+// Exact hybrid (Options.ExactMaxLeaves, a fabcell extension): before
+// learning, a decision runs the exhaustive n-step search of the bfs
+// baseline (lsg.Exact) over the memoised prefix tree; when that needs at
+// most ExactMaxLeaves episodes its move is taken — the LSG optimum the
+// episodes approximate — and nothing is learned. The DQN is the
+// approximator for the LSGs whose feasible tree is too large to enumerate;
+// those start learning with every reward and episode return the search
+// evaluated, and stop early once the episodes and the search together
+// have covered every action sequence (the best return is then exact).
+//
 // Moves are emitted as soon as they are decided, so a controller can run
 // the planner ahead of execution and cancel it (planners.Stream).
 package lsgdqn
@@ -301,9 +311,9 @@ func (p *Planner) summary(r attemptResult, el time.Duration) {
 	if st.Decisions > 0 {
 		per = el.Seconds() / float64(st.Decisions)
 	}
-	learned := st.Decisions - st.Inferred
-	fmt.Fprintf(p.log, "lsg-dqn: ring %d, %d decisions: %d learned (%.1f episodes, %.1f updates each; %d exhaustive), %d inferred from stored networks (similarity ≥ %g); %d forced, %d jump chains; prior reused %d×, bank %d/%d; Q agreed with best return %d×; %d reward evaluations; %.3f ms/decision\n",
-		p.opt.Ring, st.Decisions, learned, avg(st.Episodes, learned), avg(st.Updates, learned), st.Exhausted, st.Inferred, p.opt.ReuseSimilarity,
+	learned := st.Decisions - st.Inferred - st.Exact
+	fmt.Fprintf(p.log, "lsg-dqn: ring %d, %d decisions: %d exact (≤ %d episodes; %d over budget, %d probe episodes), %d learned (%.1f episodes, %.1f updates each; %d exhaustive), %d inferred from stored networks (similarity ≥ %g); %d forced, %d jump chains; prior reused %d×, bank %d/%d; Q agreed with best return %d×; %d reward evaluations; %.3f ms/decision\n",
+		p.opt.Ring, st.Decisions, st.Exact, p.opt.ExactMaxLeaves, st.OverBudget, st.ProbeLeaves, learned, avg(st.Episodes, learned), avg(st.Updates, learned), st.Exhausted, st.Inferred, p.opt.ReuseSimilarity,
 		st.Forced, st.JumpChains, st.PriorReused, p.bank.Len(), p.opt.PriorK, st.QAgree, st.RewardCalls, 1e3*per)
 }
 

@@ -363,6 +363,7 @@ func TestCancellation(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	g := loadGraph(t, bunny)
 	o := DefaultOptions() // full budget: one decision takes long enough to be interrupted
+	o.ExactMaxLeaves = 0  // every decision learns
 	p := newPlanner(t, o)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

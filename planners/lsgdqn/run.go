@@ -20,11 +20,15 @@ type Stats struct {
 	JumpChains    int // dead ends left through Session.Jump
 	Episodes      int // learning episodes over all decisions
 	Updates       int // gradient steps
-	Exhausted     int // decisions whose LSG was searched exhaustively
+	Exhausted     int // learned decisions whose episodes (with the exact search's) covered every sequence of the LSG, so learning stopped early with the exact best return
 	QAgree        int // decisions where argmax Q agreed with the best-return move
 	PriorReused   int // decisions initialised from the prior bank
 	RewardCalls   int // Session.Reward evaluations (memo misses)
 	ExplorerNodes int // memoised prefixes created
+	// Exact hybrid (Options.ExactMaxLeaves):
+	Exact       int // decisions resolved by the exact n-step search
+	OverBudget  int // decisions whose exact search needed more than ExactMaxLeaves episodes (then learned)
+	ProbeLeaves int // episodes evaluated by the exact search, over all decisions
 }
 
 func (s *Stats) add(o Stats) {
@@ -39,6 +43,9 @@ func (s *Stats) add(o Stats) {
 	s.PriorReused += o.PriorReused
 	s.RewardCalls += o.RewardCalls
 	s.ExplorerNodes += o.ExplorerNodes
+	s.Exact += o.Exact
+	s.OverBudget += o.OverBudget
+	s.ProbeLeaves += o.ProbeLeaves
 }
 
 type transition struct {
@@ -59,7 +66,9 @@ type decisionInfo struct {
 	actions  []int32
 	bestRet  []float64
 	episodes int
-	inferred bool // taken from a stored network without learning
+	inferred bool    // taken from a stored network without learning
+	exact    bool    // resolved by the exact n-step search (no learning)
+	probe    float64 // best episode return the exact search evaluated before learning (−Inf: none)
 	sim      float64
 }
 
@@ -71,6 +80,8 @@ type runner struct {
 	s     planners.Session
 	b     *lsg.Builder
 	ex    *lsg.Explorer
+	exact *lsg.Exact // nil when Options.ExactMaxLeaves = 0
+	leaf  func(first int, ret float64)
 	lo    lsg.Layout
 	rng   *rand.Rand
 	bank  *Bank
@@ -139,6 +150,15 @@ func newRunner(opt *Options, s planners.Session, bank *Bank, attempt int) (*runn
 	})
 	if err != nil {
 		return nil, err
+	}
+	if opt.ExactMaxLeaves > 0 {
+		rb, bounded := s.(planners.RewardBounder)
+		maxStep := 0.0
+		if bounded {
+			maxStep = rb.MaxStepReward()
+		}
+		r.exact = lsg.NewExact(r.ex, maxStep, bounded)
+		r.leaf = func(first int, ret float64) { r.bestRet[first] = math.Max(r.bestRet[first], ret) }
 	}
 	ncfg := opt.Net
 	ncfg.Seed = opt.Net.Seed + uint64(attempt)*0x9e3779b97f4a7c15
@@ -251,6 +271,35 @@ func (r *runner) decide(ctx context.Context) (planners.Move, error) {
 		r.cands = s.Candidates(r.cands[:0])
 		return r.cands[0], nil
 	}
+	r.bestRet = r.bestRet[:0]
+	for range r.rootActs {
+		r.bestRet = append(r.bestRet, math.Inf(-1))
+	}
+
+	// Exact hybrid: resolve the decision by the exhaustive n-step search
+	// when its tree has at most ExactMaxLeaves episodes; otherwise learn,
+	// starting from every reward and episode return the search evaluated.
+	if r.exact != nil {
+		first, _, ok, err := r.exact.Solve(ctx, opt.ExactMaxLeaves, r.leaf)
+		r.stats.ProbeLeaves += r.exact.Leaves
+		if err != nil {
+			return planners.Move{}, err
+		}
+		if ok {
+			r.stats.Exact++
+			m := ex.ActionMove(ex.Root(), r.rootActs[first])
+			if r.hook != nil {
+				r.hook(decisionInfo{center: l.Center, active: active, move: m, actions: r.actionLocals(),
+					bestRet: append([]float64(nil), r.bestRet...), exact: true})
+			}
+			return m, nil
+		}
+		r.stats.OverBudget++
+	}
+	probe := math.Inf(-1)
+	for _, v := range r.bestRet {
+		probe = math.Max(probe, v)
+	}
 
 	// Line 5: prior selection (§6).
 	sim := -1.0
@@ -268,10 +317,6 @@ func (r *runner) decide(ctx context.Context) (planners.Move, error) {
 	r.target.CopyWeightsFrom(r.online)
 	r.tqEpoch++
 	r.rHead, r.rLen = 0, 0
-	r.bestRet = r.bestRet[:0]
-	for range r.rootActs {
-		r.bestRet = append(r.bestRet, math.Inf(-1))
-	}
 
 	// Lines 6–14: episodes inside the LSG.
 	term := NewTermination(opt.Ring, opt.EpisodeFactor, opt.PatienceFactor, opt.MaxEpisodes)
@@ -354,12 +399,8 @@ func (r *runner) decide(ctx context.Context) (planners.Move, error) {
 		r.bank.Offer(r.state, r.online)
 	}
 	if r.hook != nil {
-		acts := make([]int32, len(r.rootActs))
-		for i, a := range r.rootActs {
-			acts[i] = a.Local
-		}
 		info := decisionInfo{center: l.Center, active: active, move: m, qGo: append([]float64(nil), r.q...),
-			actions: acts, bestRet: append([]float64(nil), r.bestRet...), episodes: term.Episodes(), sim: sim}
+			actions: r.actionLocals(), bestRet: append([]float64(nil), r.bestRet...), episodes: term.Episodes(), sim: sim, probe: probe}
 		info.q = info.qGo
 		if qONNX != nil {
 			info.q = qONNX
@@ -367,6 +408,15 @@ func (r *runner) decide(ctx context.Context) (planners.Move, error) {
 		r.hook(info)
 	}
 	return m, nil
+}
+
+// actionLocals returns the LSG indices of the root actions (a copy).
+func (r *runner) actionLocals() []int32 {
+	acts := make([]int32, len(r.rootActs))
+	for i, a := range r.rootActs {
+		acts[i] = a.Local
+	}
+	return acts
 }
 
 // infer is an inference-only decision (Options.ReuseSimilarity): the
@@ -429,7 +479,27 @@ func (r *runner) chooseAction(x int32, acts []lsg.Action, active int) int {
 		return 0
 	}
 	if r.rng.Float64() < r.opt.Epsilon {
-		return r.rng.IntN(len(acts))
+		if !r.opt.Directed {
+			return r.rng.IntN(len(acts))
+		}
+		open := 0
+		for _, a := range acts {
+			if !r.ex.Explored(x, a) {
+				open++
+			}
+		}
+		if open == 0 || open == len(acts) {
+			return r.rng.IntN(len(acts))
+		}
+		k := r.rng.IntN(open)
+		for i, a := range acts {
+			if !r.ex.Explored(x, a) {
+				if k == 0 {
+					return i
+				}
+				k--
+			}
+		}
 	}
 	r.ex.Materialise(x, r.lo, r.work, &r.workOv)
 	r.online.Forward(dqn.Input{Active: active, X: r.work}, r.q)

@@ -120,6 +120,9 @@ func TestTune(t *testing.T) {
 		"rec-q":      func(o *Options) { rec(o); o.Decision = ArgmaxQ },
 		"rec-k0":     func(o *Options) { rec(o); o.PriorK = 0 },
 		"rec-ep5":    func(o *Options) { rec(o); o.EpisodeFactor = 5 },
+		"rec-k0-dir": func(o *Options) { rec(o); o.PriorK = 0; o.Directed = true },
+		"hybrid":     func(o *Options) { rec(o); o.ExactMaxLeaves = DefaultOptions().ExactMaxLeaves },
+		"hybrid-dir": func(o *Options) { rec(o); o.ExactMaxLeaves = DefaultOptions().ExactMaxLeaves; o.Directed = true },
 	}
 	names := strings.Split(*tuneFlag, ",")
 	if *tuneFlag == "all" {
@@ -135,6 +138,7 @@ func TestTune(t *testing.T) {
 			t.Fatalf("unknown variant %q", name)
 		}
 		opt := DefaultOptions()
+		opt.ExactMaxLeaves = 0 // learned decisions unless the variant says otherwise
 		opt.Ring = *tuneRing
 		opt.NMax = 40 * opt.Ring
 		f(&opt)

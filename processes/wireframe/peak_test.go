@@ -3,6 +3,7 @@ package wireframe
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/golang/geo/r3"
@@ -10,6 +11,7 @@ import (
 	"fabcell/config"
 	"fabcell/planners"
 	"fabcell/planners/graph"
+	_ "fabcell/planners/lsgdqn"
 )
 
 // randomPlan applies random candidates (jumps at dead ends) until the
@@ -293,7 +295,8 @@ func supportedOrders(g *graph.Graph, fn func(order []int)) {
 // TestPeakLookaheadFindsMinMaxOrder: on sagFrame, bfs with a horizon as
 // long as the job and no discount, on the peak-rise term alone (travel
 // and jumps free, no head, arm or climb terms), maximises −w_p·max sag
-// exactly, so it reaches the brute-force minimum of the maximum sag; with
+// exactly, so it reaches the brute-force minimum of the maximum sag (so
+// does lsg-dqn when its exact budget covers every decision); with
 // Eq. 8's step term (the sum of the sags) the same search, and greedy with
 // either term, end ≥ 20 % above it.
 func TestPeakLookaheadFindsMinMaxOrder(t *testing.T) {
@@ -318,8 +321,9 @@ func TestPeakLookaheadFindsMinMaxOrder(t *testing.T) {
 	for _, tc := range []struct {
 		planner string
 		peak    bool
-	}{{"bfs", true}, {"bfs", false}, {"greedy", true}, {"greedy", false}} {
+	}{{"bfs", true}, {"lsg-dqn", true}, {"bfs", false}, {"greedy", true}, {"greedy", false}} {
 		cfg := mk(tc.peak)
+		cfg.Planner.ExactMaxLeaves = 1 << 20 // lsg-dqn: every decision by the exact search
 		p := newProc(t, cfg)
 		s := open(t, p, g)
 		runPlanner(t, tc.planner, p, s)
@@ -332,11 +336,50 @@ func TestPeakLookaheadFindsMinMaxOrder(t *testing.T) {
 			t.Fatalf("%s peak=%v: max sag %.6g mm beats the brute-force minimum %.6g mm", tc.planner, tc.peak, got, best)
 		}
 		optimal := math.Abs(got-round6(best)) <= 2e-6
-		if tc.planner == "bfs" && tc.peak && !optimal {
-			t.Fatalf("bfs on the peak-rise term: max sag %.6g mm, brute-force minimum %.6g mm", got, best)
+		lookahead := tc.planner != "greedy" && tc.peak
+		if lookahead && !optimal {
+			t.Fatalf("%s on the peak-rise term: max sag %.6g mm, brute-force minimum %.6g mm", tc.planner, got, best)
 		}
-		if !(tc.planner == "bfs" && tc.peak) && !(got > 1.2*best) {
+		if !lookahead && !(got > 1.2*best) {
 			t.Fatalf("%s peak=%v: max sag %.6g mm within 20 %% of the minimum %.6g mm: the frame does not separate the forms", tc.planner, tc.peak, got, best)
+		}
+	}
+}
+
+// TestExactHybridMatchesBFS: on small frames with the full reward
+// (collision, arm, climb; Eq. 8 alone and with the peak-rise term), lsg-dqn
+// whose exact budget no LSG exceeds plans the bfs baseline's toolpath
+// move for move, at the default budget too. (The exact path against
+// independent answers: brute force over every n-step sequence in
+// planners/lsg TestExactMatchesBruteForce; brute force over every strut
+// order in TestPeakLookaheadFindsMinMaxOrder.)
+func TestExactHybridMatchesBFS(t *testing.T) {
+	frames := []struct {
+		name string
+		g    func(t *testing.T, p *Process) *graph.Graph
+	}{
+		{"portal", func(t *testing.T, _ *Process) *graph.Graph { return portalFrame(t) }},
+		{"sag", func(t *testing.T, _ *Process) *graph.Graph { return sagFrame(t) }},
+		{"simple_frame", func(t *testing.T, p *Process) *graph.Graph { return load(t, p, simplePath) }},
+	}
+	for _, fr := range frames {
+		for _, peak := range []float64{0, 1000} {
+			for _, n := range []int{2, 3, 4} {
+				cfg := defaults()
+				cfg.Wireframe.PeakDisplacementWeightPerMM = peak
+				cfg.Planner.Ring = n
+				p := newProc(t, cfg)
+				g := fr.g(t, p)
+				want := runPlanner(t, "bfs", p, open(t, p, g))
+				for _, budget := range []int{cfg.Planner.ExactMaxLeaves, 10_000_000} {
+					cfg.Planner.ExactMaxLeaves = budget
+					p := newProc(t, cfg)
+					got := runPlanner(t, "lsg-dqn", p, open(t, p, g))
+					if !slices.Equal(got, want) {
+						t.Fatalf("%s peak %g n=%d budget %d: lsg-dqn and bfs differ\n%v\n%v", fr.name, peak, n, budget, got, want)
+					}
+				}
+			}
 		}
 	}
 }
