@@ -35,15 +35,6 @@ func volProgram(header string, eScale float64) string {
 	return b.String()
 }
 
-func estimateString(t *testing.T, s string, cfg Config) Result {
-	t.Helper()
-	r, err := EstimateReader(context.Background(), strings.NewReader(s), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
-
 // TestVolumetricEMatchesLength: a file in volumetric E (M200 D, or Cura's
 // UltiGCode flavour) takes exactly as long as the same file in filament
 // length; E-only moves are where it shows (a 5 mm retraction is 12 mm³ of
@@ -60,20 +51,20 @@ func TestVolumetricEMatchesLength(t *testing.T) {
 		{"UltiGCode", volProgram(";FLAVOR:UltiGCode\n;Generated with Cura_SteamEngine 4.13.0\nM200 D0\n", 1),
 			volProgram(";FLAVOR:UltiGCode\n;Generated with Cura_SteamEngine 4.13.0\n", area(DefaultUltiGCodeFilamentMM))},
 	} {
-		a, b := estimateString(t, c.length, cfg), estimateString(t, c.vol, cfg)
+		a, b := estimateText(t, c.length, cfg), estimateText(t, c.vol, cfg)
 		if math.Abs(a.Seconds-b.Seconds) > 1e-6*a.Seconds { // E words are rounded to 5 decimals
 			t.Errorf("%s: volumetric %.9f s, length %.9f s", c.name, b.Seconds, a.Seconds)
 		}
 		// Timed as length, the volumes would take longer: the test can fail.
-		raw := estimateString(t, strings.Replace(c.vol, "M200 D", "M200 D0 ;", 1), cfg)
+		raw := estimateText(t, strings.Replace(c.vol, "M200 D", "M200 D0 ;", 1), cfg)
 		if c.name != "UltiGCode" && !(raw.Seconds > a.Seconds+1) {
 			t.Errorf("%s: volumes timed as length %.3f s, want clearly longer than %.3f s", c.name, raw.Seconds, a.Seconds)
 		}
 	}
 	// Firmware retraction is filament length in volumetric mode too.
 	fw := "M207 S4 F2400\nG1 X5 Y5 E%.6f F1200\nG10\nG0 X30 Y5 F9000\nG11\nG1 X35 Y5 E%.6f\n"
-	a := estimateString(t, fmt.Sprintf(fw, 0.2, 0.4), cfg)
-	b := estimateString(t, "M200 D1.75\n"+fmt.Sprintf(fw, 0.2*area(1.75), 0.4*area(1.75)), cfg)
+	a := estimateText(t, fmt.Sprintf(fw, 0.2, 0.4), cfg)
+	b := estimateText(t, "M200 D1.75\n"+fmt.Sprintf(fw, 0.2*area(1.75), 0.4*area(1.75)), cfg)
 	if math.Abs(a.Seconds-b.Seconds) > 1e-6*a.Seconds {
 		t.Errorf("firmware retraction under M200: %.6f s, without %.6f s", b.Seconds, a.Seconds)
 	}
