@@ -512,6 +512,15 @@ type LPBFProcess struct {
 	// stranded pixel). Default "mask", penalty 1.
 	Stranding        string  `yaml:"stranding"`
 	StrandingPenalty float64 `yaml:"stranding_penalty"`
+	// Warnsdorff is the fewest-neighbours rule: "mask" offers only the
+	// scan steps onto the unvisited neighbours that have the fewest
+	// unvisited neighbours themselves (Warnsdorff's rule; pixels that
+	// would otherwise be left behind beside the track are taken first, so
+	// a thin wall is scanned across, while its pixels are still hot, not
+	// along and back), applied before the hot-spot rule — when the
+	// preferred pixel is too hot the laser jumps rather than scanning on
+	// along the track. "off" = no preference. Default "mask".
+	Warnsdorff string `yaml:"warnsdorff"`
 	// RewardHeat is the temperature Eq. 13 reads: "capped" (the planner's
 	// field, capped at HMax as in the release) or "residual" (the
 	// uncapped residual heat, so the reward still tells moves apart above
@@ -527,6 +536,26 @@ type LPBFProcess struct {
 	// the same orders at 0.3 and 1 on the table and held-out layers; at
 	// 0.1 and below the 4–6 px walls were not helped).
 	HotAreaWeight float64 `yaml:"hot_area_weight"`
+	// ReheatJump is the reheat rule: when every scan step the session
+	// would offer heats at least ReheatJump scanned pixels from at or
+	// below HotThreshold·HMax back above it (pixels that had cooled and
+	// would count in hot_area_mm2 again), and the §11 jump target reheats
+	// at least ReheatJump fewer, no step is offered and the laser jumps.
+	// 0 = off; default 1.
+	ReheatJump int `yaml:"reheat_jump"`
+	// JumpTarget breaks ties between equally cool jump targets (§11):
+	// "farthest" (the release: the farthest from the laser) or "nearest"
+	// (the nearest, which shortens the laser-off travel; with the reheat
+	// rule a target with no scanned pixel in its kernel disc still comes
+	// first). Default "nearest" (README "LPBF": with the reheat rule's
+	// jumps, "farthest" gave the bracket 14.6 s of scan time).
+	JumpTarget string `yaml:"jump_target"`
+	// JumpMinRadii: with JumpTarget "nearest", targets closer to the laser
+	// than JumpMinRadii kernel radii (heat_radius_factor × spacing_mm each)
+	// rank after all farther ones, so a jump does not land in material the
+	// track is about to heat. 0..1000; default 2 (README "LPBF": without
+	// it lanze#70's peak rose above the baselines').
+	JumpMinRadii float64 `yaml:"jump_min_radii"`
 
 	// ChessboardIslandMM is the island size of the chessboard baseline.
 	// ChessboardOrder is the island order: "checkerboard" (all islands of
@@ -571,6 +600,10 @@ func (l *LPBFProcess) applyDefaults() {
 	def(&l.StrandingPenalty, 1)
 	def(&l.RewardHeat, "capped")
 	def(&l.HotAreaWeight, 0.3)
+	def(&l.Warnsdorff, "mask")
+	def(&l.ReheatJump, 1)
+	def(&l.JumpTarget, "nearest")
+	def(&l.JumpMinRadii, 2)
 	def(&l.ChessboardIslandMM, 5)
 	def(&l.ChessboardOrder, "checkerboard")
 	def(&l.FieldSizeMM, 250)
@@ -613,9 +646,13 @@ func (l LPBFProcess) validate(v *validator) {
 	v.within("lpbf.hot_threshold", l.HotThreshold, 0, 1)
 	v.within("lpbf.max_residual_heat", l.MaxResidualHeat, 0, 1000)
 	v.oneOf("lpbf.stranding", l.Stranding, "off", "mask", "penalty")
+	v.oneOf("lpbf.warnsdorff", l.Warnsdorff, "off", "mask")
+	v.oneOf("lpbf.jump_target", l.JumpTarget, "farthest", "nearest")
+	v.within("lpbf.jump_min_radii", l.JumpMinRadii, 0, 1000)
 	v.within("lpbf.stranding_penalty", l.StrandingPenalty, 0, 1000)
 	v.oneOf("lpbf.reward_heat", l.RewardHeat, "capped", "residual")
 	v.within("lpbf.hot_area_weight", l.HotAreaWeight, 0, 1000)
+	v.within("lpbf.reheat_jump", float64(l.ReheatJump), 0, 1000)
 	v.within("lpbf.chessboard_island_mm", l.ChessboardIslandMM, 0.1, 1000)
 	v.oneOf("lpbf.chessboard_order", l.ChessboardOrder, "checkerboard", "raster")
 	v.positive("lpbf.field_size_mm", l.FieldSizeMM)

@@ -24,6 +24,7 @@ lpbf:
   max_residual_heat: 0
   stranding_penalty: 0
   hot_area_weight: 0
+  reheat_jump: 0
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -31,9 +32,9 @@ lpbf:
 	if c.MQTT.QoS != 0 || c.Pendant.WebAddr != "" || c.Safety.MinTCPHeightMM != 0 || c.Robot.BlendRadiusMM != 0 || c.Planner.Epsilon != 0 || c.Planner.Seed != 0 {
 		t.Fatalf("explicit zeros replaced by defaults: %+v %+v %+v", c.MQTT, c.Pendant, c.Planner)
 	}
-	if c.LPBF.MaxResidualHeat != 0 || c.LPBF.StrandingPenalty != 0 || c.LPBF.Stranding != "mask" || c.LPBF.HotAreaWeight != 0 {
-		t.Fatalf("lpbf: hot-spot rule %g, stranding %q/%g, hot-area weight %g; want 0 (off as written), default mask, 0, 0",
-			c.LPBF.MaxResidualHeat, c.LPBF.Stranding, c.LPBF.StrandingPenalty, c.LPBF.HotAreaWeight)
+	if c.LPBF.MaxResidualHeat != 0 || c.LPBF.StrandingPenalty != 0 || c.LPBF.Stranding != "mask" || c.LPBF.HotAreaWeight != 0 || c.LPBF.ReheatJump != 0 {
+		t.Fatalf("lpbf: hot-spot rule %g, stranding %q/%g, hot-area weight %g, reheat jump %d; want 0 (off as written), default mask, 0, 0, 0",
+			c.LPBF.MaxResidualHeat, c.LPBF.Stranding, c.LPBF.StrandingPenalty, c.LPBF.HotAreaWeight, c.LPBF.ReheatJump)
 	}
 	// omitted keys keep defaults; derived limit follows the nozzle
 	if c.MQTT.KeepAliveS != 30 || c.Safety.MaxDisplacementMM != 0.4 {

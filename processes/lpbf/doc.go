@@ -60,7 +60,7 @@
 // move looks equally hot, so a planner that follows it can curl around a
 // pixel, heat it from all sides and enter it last — the peak residual heat
 // (peak_temperature) of the plain Eq. 13 planner was the highest of all
-// planners on 7 of the 9 README layers. Four rules of the session, set in
+// planners on 7 of the 9 README layers. Six rules of the session, set in
 // the lpbf configuration, address that and the hot area; they change which moves the
 // session offers and what it rewards, so every planner that drives the
 // session follows them (lsg-dqn, and greedy as its one-step version, bfs,
@@ -81,6 +81,16 @@
 //     no unvisited pixel of the layer is at or below the threshold (the last
 //     pixels of a layer), the coolest pixel left is taken: a neighbour if it
 //     is one, else by a jump, which then may split a scan line.
+//   - Fewest neighbours (lpbf.warnsdorff, default "mask"; Warnsdorff's
+//     rule): only the scan steps onto the unvisited neighbours with the
+//     fewest unvisited neighbours of their own are offered, and this
+//     comes before the hot-spot rule — if those pixels are too hot the
+//     laser jumps instead of taking a cooler neighbour along the track.
+//     Pixels that would be left beside the track are scanned while their
+//     neighbours are still hot (the heat of the second pass goes into
+//     pixels at the cap instead of reheating cooled ones): a 3-pixel wall
+//     is scanned across in short blocks, not along and back. O(1) per
+//     Candidates call (≤ 4 pixels × 4 neighbours).
 //   - Stranding (lpbf.stranding, default "mask"): a scan step from c to t
 //     strands the unvisited pixels next to c or t that have no unvisited
 //     neighbour left after it (they can only be entered from a dead end or
@@ -101,6 +111,26 @@
 //     Reward), so the term is the move's share of the evaluator's hot-area
 //     integral (thermal.Report.HotNodes) and a planner's return sums it.
 //     Scan-step rewards stay ≤ H_max − weight·H_max.
+//   - Reheat rule (lpbf.reheat_jump = m pixels, default 1, 0 = off): a
+//     step onto t reheats the scanned pixels of t's kernel disc that were
+//     at or below the hot threshold after the model's time step and are
+//     above it after t's kernel (thermal.Field.KernelRise; the time step
+//     does not depend on where the laser goes, so these are exactly the
+//     pixels the step adds to the hot-area integral beyond the move
+//     itself). When every offered step reheats at least m pixels and the
+//     §11 jump target m fewer, no step is offered and the laser jumps.
+//     Jump targets then prefer pixels with no scanned pixel inside their
+//     kernel disc (among equally cool ones). Cost per Candidates call:
+//     one field step and undo per candidate (O(active set)), plus a jump
+//     search (O(unvisited pixels)) only when every step reheats.
+//   - Jump target (lpbf.jump_target, default "nearest"): ties between
+//     equally cool jump targets go to the nearest pixel at least
+//     lpbf.jump_min_radii (default 2) kernel radii from the laser — nearer
+//     ones only after all others — not to the farthest as released (§11):
+//     with the reheat rule's many jumps "farthest" gave the bracket 14.6 s
+//     of scan time (README "LPBF"); without the minimum distance jumps
+//     landed beside pieces the track was about to reheat (lanze#70's peak
+//     rose above the baselines'). "farthest" restores the release.
 //
 // The defaults of the first three rules come from the README comparison
 // (one run, nine layers); the hot-area term and its weight were checked

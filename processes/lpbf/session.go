@@ -13,8 +13,11 @@ import (
 // residual-heat field when a session rule reads it (package comment,
 // "Session rules"), and the list of unvisited pixels for the jump rule.
 // Apply and Undo cost O(active set of the fields), independent of the
-// layer size; Reward is O(1) (O(active set) with the hot-area term); Candidates is O(1), O(active set) when every
-// neighbour is above the hot-spot threshold; Jump is O(unvisited pixels).
+// layer size (plus O(kernel disc) with the reheat rule); Reward is O(1)
+// (O(active set) with the hot-area term); Candidates is O(1), O(active
+// set) per candidate with the reheat rule or when every neighbour is above
+// the hot-spot threshold, O(unvisited pixels) when every candidate
+// reheats; Jump is O(unvisited pixels).
 type Session struct {
 	*planners.Tracker
 	proc  *Process
@@ -33,6 +36,10 @@ type Session struct {
 	// resid is the residual-heat field (uncapped twin of field, stepped
 	// with it; thermal.Field.NewResidual), nil when no rule reads it.
 	resid *thermal.Field
+	// near counts, per pixel, the scanned pixels inside its kernel disc
+	// (reheat rule: jumps prefer pixels with none); nil when the rule is off.
+	near    []int32
+	discOff [][2]int32 // lattice offsets of the kernel disc, centre excluded
 }
 
 // rules are the session rules of the lpbf configuration, fabcell
@@ -49,6 +56,10 @@ type rules struct {
 	residReward   bool    // Eq. 13 reads the residual heat
 	hotWeight     float64 // hot-area term: units of T per scanned pixel hot after the step; 0 = off
 	hotThr        float64 // hot threshold of the hot-area metric, units of T
+	reheatJump    int     // reheat rule: jump when every step reheats ≥ this many scanned pixels; 0 = off
+	warnsdorff    bool    // offer only the steps onto neighbours with the fewest unvisited neighbours
+	jumpNear      bool    // among equally cool jump targets, the nearest (not the farthest)
+	jumpMinD2     float64 // with jumpNear: targets closer than this (squared, mm²) come after the others
 }
 
 type strandMode uint8
@@ -62,7 +73,10 @@ const (
 func rulesFromConfig(p *Process) rules {
 	c, h := p.cfg.LPBF, p.tp.HMax
 	r := rules{maxResid: c.MaxResidualHeat * h, strandPenalty: c.StrandingPenalty * h, residReward: c.RewardHeat == "residual",
-		hotWeight: c.HotAreaWeight * h, hotThr: c.HotThreshold * h}
+		hotWeight: c.HotAreaWeight * h, hotThr: c.HotThreshold * h,
+		reheatJump: c.ReheatJump, warnsdorff: c.Warnsdorff == "mask", jumpNear: c.JumpTarget == "nearest"}
+	d := c.JumpMinRadii * c.HeatRadiusFactor * c.SpacingMM // kernel radius r = heat_radius_factor × pitch
+	r.jumpMinD2 = d * d
 	switch c.Stranding {
 	case "mask":
 		r.strand = strandMask
@@ -87,6 +101,18 @@ func newSession(p *Process, g *graph.Graph, lat *Lattice, f *thermal.Field) *Ses
 	}
 	if s.rules.maxResid > 0 || s.rules.residReward {
 		s.resid = f.NewResidual()
+	}
+	if s.rules.reheatJump > 0 {
+		s.near = make([]int32, g.NumNodes())
+		r := p.cfg.LPBF.HeatRadiusFactor
+		k := int32(math.Ceil(r))
+		for dr := -k; dr <= k; dr++ {
+			for dc := -k; dc <= k; dc++ {
+				if d2 := float64(dc*dc + dr*dr); d2 > 0 && d2 < r*r {
+					s.discOff = append(s.discOff, [2]int32{dc, dr})
+				}
+			}
+		}
 	}
 	return s
 }
@@ -137,22 +163,55 @@ func (s *Session) Begin(v int) error {
 		}
 	}
 	s.undoIdx = s.undoIdx[:0]
+	if s.near != nil {
+		clear(s.near)
+		s.addNear(v, 1)
+	}
 	return nil
 }
 
+// addNear adds d to the near count of every pixel within the kernel disc
+// of v (O(disc)).
+func (s *Session) addNear(v int, d int32) {
+	l := s.lat
+	c, r := l.Col[v], l.Row[v]
+	for _, o := range s.discOff {
+		if u, ok := l.Node(c+o[0], r+o[1]); ok {
+			s.near[u] += d
+		}
+	}
+}
+
 // Candidates implements planners.Session: the unvisited 4-neighbours,
-// filtered by the session rules (package comment, "Session rules"):
-// with the hot-spot rule, neighbours whose residual heat exceeds
-// lpbf.max_residual_heat are dropped while a cooler one is left, and none
-// is offered (the planner then jumps, §11) when all are that hot but a
-// cooler unvisited pixel exists elsewhere; with stranding "mask", only the
-// remaining moves that strand the fewest pixels are offered. Cost O(1)
-// per call, O(active set of the field) when every neighbour is hot.
+// filtered by the session rules in this order (package comment, "Session
+// rules"): with the fewest-neighbours rule, only the neighbours with the
+// fewest unvisited neighbours; with the hot-spot rule, neighbours whose
+// residual heat exceeds lpbf.max_residual_heat are dropped while a cooler
+// one is left, and none is offered (the planner then jumps, §11) when all
+// are that hot but a cooler unvisited pixel exists elsewhere; with the
+// reheat rule, none when every remaining step reheats at least
+// lpbf.reheat_jump cooled pixels and the jump target that many fewer; with
+// stranding "mask", only the remaining moves that strand the fewest pixels.
+// Cost: see Session.
 func (s *Session) Candidates(dst []planners.Move) []planners.Move {
 	n0 := len(dst)
 	dst = s.BaseCandidates(dst)
 	if len(dst)-n0 == 0 {
 		return dst
+	}
+	if s.rules.warnsdorff && len(dst)-n0 > 1 {
+		cur, best := s.Current(), math.MaxInt
+		for _, m := range dst[n0:] {
+			best = min(best, s.freeDegree(m.To, cur))
+		}
+		k := n0
+		for _, m := range dst[n0:] {
+			if s.freeDegree(m.To, cur) == best {
+				dst[k] = m
+				k++
+			}
+		}
+		dst = dst[:k]
 	}
 	if thr := s.rules.maxResid; thr > 0 {
 		k := n0
@@ -183,6 +242,21 @@ func (s *Session) Candidates(dst []planners.Move) []planners.Move {
 			dst = dst[:k]
 			if k == n0 {
 				return dst
+			}
+		}
+	}
+	if m := s.rules.reheatJump; m > 0 && len(s.unvisited) > len(dst)-n0 {
+		lo := -1
+		for _, c := range dst[n0:] {
+			if _, r := s.hotAfter(c.To); lo < 0 || r < lo {
+				lo = r
+			}
+		}
+		if lo >= m {
+			if js := s.Jump(); len(js) == 1 {
+				if _, r := s.hotAfter(js[0].To); lo-r >= m {
+					return dst[:n0] // every step reheats cooled pixels, the jump fewer: jump
+				}
 			}
 		}
 	}
@@ -289,7 +363,8 @@ func (s *Session) Reward(m planners.Move) float64 {
 	}
 	var hot float64
 	if s.rules.hotWeight > 0 {
-		hot = s.rules.hotWeight * float64(s.hotAfter(m.To))
+		h, _ := s.hotAfter(m.To)
+		hot = s.rules.hotWeight * float64(h)
 	}
 	if m.Kind != planners.Print || s.Visits(m.To) > 0 {
 		return -t - hot // (H_max − T) − H_max, without the rounding
@@ -306,16 +381,21 @@ func (s *Session) Reward(m planners.Move) float64 {
 // included — the step's term of the hot-area metric (thermal.Report
 // HotAreaNodes is its mean over the steps). The field takes the step and
 // is undone (exact); cost O(active set).
-func (s *Session) hotAfter(t int) int {
+func (s *Session) hotAfter(t int) (hot, reheated int) {
 	s.field.Step(t)
-	n := 0
+	thr := s.rules.hotThr
 	for _, w := range s.field.Active() {
-		if (int(w) == t || s.Visits(int(w)) > 0) && s.field.Temp(int(w)) > s.rules.hotThr {
-			n++
+		if (int(w) == t || s.Visits(int(w)) > 0) && s.field.Temp(int(w)) > thr {
+			hot++
 		}
 	}
+	s.field.KernelRise(func(v int, before, after float64) {
+		if v != t && s.Visits(v) > 0 && before <= thr && after > thr {
+			reheated++
+		}
+	})
 	s.field.Undo()
-	return n
+	return hot, reheated
 }
 
 // MaxStepReward implements planners.RewardBounder: a scan step onto a cold
@@ -343,6 +423,9 @@ func (s *Session) Apply(m planners.Move) {
 		s.pos[last] = idx
 		s.unvisited = s.unvisited[:len(s.unvisited)-1]
 		s.pos[m.To] = -1
+		if s.near != nil {
+			s.addNear(m.To, 1)
+		}
 	}
 	s.undoIdx = append(s.undoIdx, idx)
 }
@@ -358,6 +441,9 @@ func (s *Session) Undo() {
 	idx := s.undoIdx[len(s.undoIdx)-1]
 	s.undoIdx = s.undoIdx[:len(s.undoIdx)-1]
 	if idx >= 0 { // reverse the swap-remove: the list order is restored too
+		if s.near != nil {
+			s.addNear(m.To, -1)
+		}
 		v := int32(m.To)
 		s.unvisited = append(s.unvisited, v)
 		j := int32(len(s.unvisited) - 1)
@@ -376,10 +462,14 @@ func (s *Session) Unvisited() int { return len(s.unvisited) }
 
 // Jump implements planners.Session (spec §11; package comment): a single
 // Jump to the coolest unvisited pixel, the farthest one among equally cool
-// pixels, skipping pixels that would split a scan line. "Coolest" reads
-// the residual heat when the session keeps it (Residual), the capped field
-// otherwise. With the hot-spot rule a splitting pixel at or below the
-// threshold is preferred to a hotter non-splitting one.
+// pixels (with lpbf.jump_target nearest, the default: the nearest one at
+// least lpbf.jump_min_radii kernel radii away, nearer ones after all
+// others; with the reheat rule,
+// pixels without a scanned pixel in their kernel disc first), skipping
+// pixels that would split a scan line. "Coolest" reads the residual heat
+// when the session keeps it (Residual), the capped field otherwise. With
+// the hot-spot rule a splitting pixel at or below the threshold is
+// preferred to a hotter non-splitting one.
 func (s *Session) Jump() []planners.Move {
 	cur := s.Current()
 	if cur < 0 || len(s.unvisited) == 0 {
@@ -393,13 +483,22 @@ func (s *Session) Jump() []planners.Move {
 	type key struct {
 		t, d float64
 		v    int32
+		near bool
 	}
 	better := func(a, b key) bool { // a before b
 		if a.t != b.t {
 			return a.t < b.t
 		}
+		if a.near != b.near {
+			return !a.near
+		}
+		if s.rules.jumpNear {
+			if ca, cb := a.d < s.rules.jumpMinD2, b.d < s.rules.jumpMinD2; ca != cb {
+				return cb
+			}
+		}
 		if a.d != b.d {
-			return a.d > b.d
+			return (a.d > b.d) != s.rules.jumpNear
 		}
 		return a.v < b.v
 	}
@@ -411,7 +510,7 @@ func (s *Session) Jump() []planners.Move {
 	for _, v := range s.unvisited {
 		q := s.G.Pos[v]
 		dx, dy := q.X-pc.X, q.Y-pc.Y
-		k := key{t: temp.Temp(int(v)), d: dx*dx + dy*dy, v: v}
+		k := key{t: temp.Temp(int(v)), d: dx*dx + dy*dy, v: v, near: s.near != nil && s.near[v] > 0}
 		if anyK.v < 0 || better(k, anyK) {
 			anyK = k
 		}

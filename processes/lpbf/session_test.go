@@ -111,6 +111,7 @@ func TestSessionUndoExact(t *testing.T) {
 func TestRewardEq13(t *testing.T) {
 	p := testProcess(t, func(c *config.Cell) {
 		c.LPBF.HMax, c.LPBF.MaxResidualHeat, c.LPBF.Stranding, c.LPBF.HotAreaWeight = 2.5, 0, "off", 0
+		c.LPBF.Warnsdorff, c.LPBF.ReheatJump = "off", 0
 	})
 	g := maskGraph(t, 12, 12, func(c, r int) bool { return true })
 	s := session(t, p, g)
@@ -195,7 +196,9 @@ func TestJumpRule(t *testing.T) {
 }
 
 func TestStartsAndCandidates(t *testing.T) {
-	p := testProcess(t, nil)
+	p := testProcess(t, func(c *config.Cell) { // base candidates: no session rule filters
+		c.LPBF.MaxResidualHeat, c.LPBF.Stranding, c.LPBF.Warnsdorff, c.LPBF.ReheatJump = 0, "off", "off", 0
+	})
 	g := maskGraph(t, 5, 4, func(c, r int) bool { return true })
 	s := session(t, p, g)
 	st := s.Starts()

@@ -27,6 +27,7 @@ type Field struct {
 	cand []int32
 	next []float64
 	disc []kEntry
+	pre  []float64 // per disc entry: its temperature before the last kernel (KernelRise)
 
 	hist []int32 // laser nodes since Reset, in order
 
@@ -167,6 +168,18 @@ func (f *Field) Step(c int) {
 	f.maxActive = max(f.maxActive, len(f.active))
 }
 
+// KernelRise calls fn for every node of the kernel disc of the last Step
+// with its temperature before the Eq. 12 kernel was added (after the
+// model's time step) and after (cap applied): the rise the laser's own
+// deposit caused, e.g. to tell which nodes the new position heats back
+// above a threshold. Valid right after Step only (not after Undo or
+// Reset, nor after a Step of an Evaluate replay). Cost O(kernel disc).
+func (f *Field) KernelRise(fn func(v int, before, after float64)) {
+	for i, e := range f.disc {
+		fn(int(e.v), f.pre[i], f.t[e.v])
+	}
+}
+
 // Undo reverts the last Step exactly (bit for bit).
 func (f *Field) Undo() {
 	if len(f.hist) == 0 {
@@ -257,8 +270,10 @@ func (f *Field) relax() {
 func (f *Field) deposit(c int) {
 	hm := f.ceiling()
 	f.disc = f.idx.appendDisc(f.disc[:0], c)
+	f.pre = f.pre[:0]
 	for _, e := range f.disc {
 		old := f.t[e.v]
+		f.pre = append(f.pre, old)
 		if old == 0 {
 			f.active = append(f.active, e.v)
 		}
@@ -332,6 +347,7 @@ func (f *Field) stepDecay() {
 			f.next[i] *= d
 		}
 		f.disc = f.idx.appendDisc(f.disc[:0], int(c))
+		f.pre = f.pre[:0]
 		for _, e := range f.disc {
 			if f.stamp[e.v] != ep {
 				f.stamp[e.v] = ep
@@ -340,6 +356,7 @@ func (f *Field) stepDecay() {
 				f.next = append(f.next, 0)
 			}
 			i := f.slot[e.v]
+			f.pre = append(f.pre, f.next[i])
 			f.next[i] = math.Min(hm, f.next[i]+e.h)
 		}
 	}

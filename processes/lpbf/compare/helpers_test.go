@@ -38,5 +38,6 @@ func recommended(n int) lsgdqn.Options {
 	o.Net.E2E = [2]int{4, 4}
 	o.Net.E2N = 4
 	o.Net.Hidden = 64
+	o.ExactMaxLeaves = 0 // learned decisions, as planner.per_process.lpbf
 	return o
 }
