@@ -1,9 +1,9 @@
 package lsg
 
 import (
-	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"fabcell/planners"
 )
@@ -23,6 +23,24 @@ type ExplorerConfig struct {
 	// SignedPasses stores edges with two or more passes left as negative
 	// lengths (the release's CCF convention, §5.1).
 	SignedPasses bool
+	// DropOnCommit makes Commit discard the whole tree instead of
+	// re-rooting it at the committed move, so every decision starts from
+	// an empty memo. Off (re-rooting) is the default; on exists to measure
+	// what re-rooting saves. Both give the same rewards, candidates and
+	// therefore plans, by the Session contract (a reward depends only on
+	// the state the moves since Begin reached).
+	DropOnCommit bool
+}
+
+// ExplorerStats count the session work of an explorer since NewExplorer:
+// the evaluations are the memo misses (each prefix's reward and candidate
+// list is asked from the session once while it stays in the tree).
+type ExplorerStats struct {
+	Rewards    int // Session.Reward calls: tree moves and dead-end jump chains
+	Expansions int // Session.Candidates calls: one per expanded prefix
+	Reroots    int // commits that kept the committed move's subtree
+	Kept       int // prefixes carried over by those re-rootings (roots included)
+	Drops      int // memos discarded because the session was not where the explorer left it
 }
 
 // Extra rows under each N×N channel of the state (§5.1; release: x, y, z,
@@ -93,6 +111,7 @@ type lnode struct {
 	nComplete  int32
 	terminal   bool
 	terminalOK bool // terminal has been determined
+	full       bool // actions, diffs and heat computed (a horizon leaf has only the flags)
 }
 
 type diffEntry struct {
@@ -145,12 +164,11 @@ type Explorer struct {
 	seenTo  []uint32
 	seenTag uint32
 
+	real  []planners.Move // Session.Moves() at the root state
+	stats ExplorerStats
+
 	err error // first non-finite reward
 }
-
-// ErrSession reports a session that is not in the state the explorer left
-// it in.
-var ErrSession = errors.New("lsg: session changed behind the explorer")
 
 // NewExplorer returns an explorer over s. Call Reset before use.
 func NewExplorer(s planners.Session, cfg ExplorerConfig) (*Explorer, error) {
@@ -176,11 +194,15 @@ func (e *Explorer) D(k int) float64 { return e.disc[k] }
 
 // Reset discards the tree and roots it at the session's current state. The
 // last two moves already in the session become the short-term memory
-// (their pass counts are read by undoing and re-applying them).
+// (their pass counts are read by undoing and re-applying them). Call it
+// whenever the session was changed by anyone else (a controller's Undo, a
+// Begin, moves applied outside Commit); Bind and Commit also call it when
+// they find the session elsewhere than at the root (ExplorerStats.Drops).
 func (e *Explorer) Reset() {
 	e.resetTree()
 	e.hist = [2]histStep{}
 	ms := e.s.Moves()
+	e.real = append(e.real[:0], ms...)
 	k := min(len(ms), 2)
 	if k == 0 {
 		return
@@ -207,6 +229,21 @@ func (e *Explorer) resetTree() {
 	e.cands = e.cands[:0]
 	e.applied = e.applied[:0]
 	e.l = nil
+}
+
+// Stats returns the explorer's counters.
+func (e *Explorer) Stats() ExplorerStats { return e.stats }
+
+// atRoot reports whether the session (with no exploratory move applied) is
+// in the root state: at the root's node with exactly the move sequence the
+// explorer read at Reset and committed since. By the Session contract the
+// state — hence every memoised reward and candidate list — is a function
+// of that sequence, so a session changed behind the explorer (a
+// controller's Undo, Begin, moves applied outside Commit) fails it unless
+// the change restored the same sequence, and then the memo is still valid.
+// O(moves) per call.
+func (e *Explorer) atRoot() bool {
+	return e.s.Current() == e.nodes[0].move.To && slices.Equal(e.s.Moves(), e.real)
 }
 
 // Nodes returns the number of memoised prefixes.
@@ -284,6 +321,7 @@ func (e *Explorer) expand(x int32) {
 	s := e.s
 	done := s.Done()
 	e.tmpMv = s.Candidates(e.tmpMv[:0])
+	e.stats.Expansions++
 	start := int32(len(e.cands))
 	for _, m := range e.tmpMv {
 		e.cands = append(e.cands, cand{m: m, child: -1})
@@ -300,6 +338,7 @@ func (e *Explorer) expand(x int32) {
 			r := 0.0
 			for _, m := range js {
 				rm := s.Reward(m)
+				e.stats.Rewards++
 				if (math.IsNaN(rm) || math.IsInf(rm, 0)) && e.err == nil {
 					e.err = fmt.Errorf("lsg: the process returned reward %v for jump move %d→%d", rm, m.From, m.To)
 				}
@@ -329,6 +368,7 @@ func (e *Explorer) child(x int32, ci int32) int32 {
 		rb = int32(e.s.Remaining(m.Edge))
 	}
 	r := e.s.Reward(m)
+	e.stats.Rewards++
 	if (math.IsNaN(r) || math.IsInf(r, 0)) && e.err == nil {
 		e.err = fmt.Errorf("lsg: the process returned reward %v for move %d→%d (%v)", r, m.From, m.To, m.Kind)
 	}
@@ -341,11 +381,17 @@ func (e *Explorer) child(x int32, ci int32) int32 {
 // Commit makes m (a candidate of the root, a jump or any move the session
 // accepts) part of the real path: the session returns to the root state,
 // applies m, and the tree is re-rooted at m's child, keeping every memoised
-// reward below it; other branches are dropped.
+// reward and candidate list below it (the session state after m is the
+// state that prefix described); other branches are dropped. The tree is
+// dropped instead when m is not a memoised root candidate (a jump, a move
+// the root never expanded), with ExplorerConfig.DropOnCommit, and when the
+// session was not in the root state (changed behind the explorer; the
+// memo is then re-rooted at whatever state it is in, as by Reset).
 func (e *Explorer) Commit(m planners.Move) {
 	e.SyncRoot()
-	if e.s.Current() != e.nodes[0].move.To {
-		panic(ErrSession)
+	if !e.atRoot() {
+		e.stats.Drops++
+		e.Reset()
 	}
 	rb := int32(0)
 	if m.Edge >= 0 {
@@ -356,7 +402,7 @@ func (e *Explorer) Commit(m planners.Move) {
 	if root.expanded {
 		for i := int32(0); i < root.candLen; i++ {
 			c := e.cands[root.candStart+i]
-			if c.child >= 0 && c.m.To == m.To && c.m.Edge == m.Edge && c.m.Kind == m.Kind {
+			if c.child >= 0 && c.m == m { // the whole move: the head axis is state too
 				keep = c.child
 				break
 			}
@@ -365,11 +411,16 @@ func (e *Explorer) Commit(m planners.Move) {
 	e.s.Apply(m)
 	e.hist[1] = e.hist[0]
 	e.hist[0] = histStep{m: m, remBefore: rb, ok: true}
-	if keep < 0 {
+	if ms := e.s.Moves(); len(ms) > 0 {
+		e.real = append(e.real, ms[len(ms)-1])
+	}
+	if keep < 0 || e.cfg.DropOnCommit {
 		e.resetTree()
 		return
 	}
 	e.reroot(keep)
+	e.stats.Reroots++
+	e.stats.Kept += len(e.nodes)
 }
 
 // reroot compacts the subtree under x into fresh pools with x as root.
@@ -422,11 +473,17 @@ func (e *Explorer) reroot(x int32) {
 
 // Bind attaches the LSG built around the root's node. It must be called
 // after each Reset/Commit before Actions, Transition or the state methods.
+// A session found elsewhere than in the root state drops the memo first
+// (as Reset; ExplorerStats.Drops).
 func (e *Explorer) Bind(l *LSG) error {
+	e.SyncRoot()
+	if !e.atRoot() {
+		e.stats.Drops++
+		e.Reset()
+	}
 	if l.Center != e.nodes[0].move.To {
 		return fmt.Errorf("lsg: LSG centred at %d bound to root at node %d", l.Center, e.nodes[0].move.To)
 	}
-	e.SyncRoot()
 	e.l = l
 	e.epoch++
 	if e.epoch == 0 {
@@ -448,18 +505,31 @@ func (e *Explorer) Bind(l *LSG) error {
 // LSG returns the bound LSG.
 func (e *Explorer) LSG() *LSG { return e.l }
 
-// lsgNode returns x's per-LSG data, computing it on first use.
-func (e *Explorer) lsgNode(x int32) *lnode {
+// leafNode returns x's per-LSG flags (visited, complete, terminal) under
+// the bound LSG, without computing its actions, pass counts or heat: a
+// prefix reached at the horizon needs no more, and its candidate moves —
+// the feasible-move search of the process — are left to whoever needs them
+// (the next decision, after Commit kept it, at a shallower depth).
+func (e *Explorer) leafNode(x int32) *lnode {
 	if int(x) >= len(e.ln) {
 		e.ln = append(e.ln, make([]lnode, int(x)+1-len(e.ln)+len(e.ln)/2)...)
 	}
-	if e.ln[x].epoch == e.epoch {
-		return &e.ln[x]
+	if e.ln[x].epoch != e.epoch {
+		e.ln[x] = lnode{epoch: e.epoch, heatStart: -1}
+	}
+	return &e.ln[x]
+}
+
+// lsgNode returns x's per-LSG data, computing it on first use.
+func (e *Explorer) lsgNode(x int32) *lnode {
+	if ln := e.leafNode(x); ln.full {
+		return ln
 	}
 	e.expand(x)
 	n := e.nodes[x]
 	l := e.l
-	ln := lnode{epoch: e.epoch, heatStart: -1}
+	ln := e.ln[x] // keeps the flags a horizon leaf may already have
+	ln.full, ln.heatStart = true, -1
 	// feasible in-LSG actions (first candidate per target node)
 	ln.actStart = int32(len(e.acts))
 	e.seenTag++
@@ -524,9 +594,13 @@ func (e *Explorer) Transition(x int32, a Action) (child int32, r float64, done b
 	c := e.child(x, a.cand)
 	k := int(e.nodes[c].depth)
 	r = e.disc[k] * e.nodes[c].reward
-	ln := e.lsgNode(c)
-	if !ln.terminalOK {
-		term := k >= e.cfg.Horizon || ln.actLen == 0
+	var ln *lnode
+	if k >= e.cfg.Horizon {
+		// the episode ends here whatever c's moves are: leave them unsearched
+		ln = e.leafNode(c)
+		ln.terminal, ln.terminalOK = true, true
+	} else if ln = e.lsgNode(c); !ln.terminalOK {
+		term := ln.actLen == 0
 		ln = &e.ln[c]
 		ln.terminal, ln.terminalOK = term, true
 	}

@@ -95,6 +95,14 @@ type Options struct {
 	// TrainEvery takes one gradient step every TrainEvery environment
 	// steps (release: 1).
 	TrainEvery int
+	// NoReuseTree makes every decision start from an empty prefix tree
+	// (lsg.ExplorerConfig.DropOnCommit) instead of the subtree of the
+	// committed move, which the default keeps: the rewards and feasible
+	// moves memoised below that move at one decision are the next
+	// decision's, for the exact search and the learning episodes alike.
+	// Plans are identical either way (tests); it exists to measure what
+	// the re-rooting saves. Default false (re-rooting on).
+	NoReuseTree bool
 	// Directed makes the ε branch of ε-greedy pick uniformly among the
 	// actions whose subtree still holds an untried action sequence (all
 	// actions when none does) instead of among all actions; default false

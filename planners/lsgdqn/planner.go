@@ -189,6 +189,8 @@ func (p *Planner) attempt(ctx context.Context, s planners.Session, bank *Bank, k
 	res.err = r.run(ctx, emit, progress)
 	res.reward = r.moveReward
 	r.stats.ExplorerNodes = r.ex.Nodes()
+	es := r.ex.Stats()
+	r.stats.Expansions, r.stats.KeptNodes, r.stats.MemoDrops = es.Expansions, es.Kept, es.Drops
 	res.stats = r.stats
 	return res
 }
@@ -312,9 +314,9 @@ func (p *Planner) summary(r attemptResult, el time.Duration) {
 		per = el.Seconds() / float64(st.Decisions)
 	}
 	learned := st.Decisions - st.Inferred - st.Exact
-	fmt.Fprintf(p.log, "lsg-dqn: ring %d, %d decisions: %d exact (≤ %d episodes; %d over budget, %d probe episodes), %d learned (%.1f episodes, %.1f updates each; %d exhaustive), %d inferred from stored networks (similarity ≥ %g); %d forced, %d jump chains; prior reused %d×, bank %d/%d; Q agreed with best return %d×; %d reward evaluations; %.3f ms/decision\n",
+	fmt.Fprintf(p.log, "lsg-dqn: ring %d, %d decisions: %d exact (≤ %d episodes; %d over budget, %d probe episodes), %d learned (%.1f episodes, %.1f updates each; %d exhaustive), %d inferred from stored networks (similarity ≥ %g); %d forced, %d jump chains; prior reused %d×, bank %d/%d; Q agreed with best return %d×; %d reward and %d feasible-move evaluations (%d prefixes kept across decisions); %.3f ms/decision\n",
 		p.opt.Ring, st.Decisions, st.Exact, p.opt.ExactMaxLeaves, st.OverBudget, st.ProbeLeaves, learned, avg(st.Episodes, learned), avg(st.Updates, learned), st.Exhausted, st.Inferred, p.opt.ReuseSimilarity,
-		st.Forced, st.JumpChains, st.PriorReused, p.bank.Len(), p.opt.PriorK, st.QAgree, st.RewardCalls, 1e3*per)
+		st.Forced, st.JumpChains, st.PriorReused, p.bank.Len(), p.opt.PriorK, st.QAgree, st.RewardCalls, st.Expansions, st.KeptNodes, 1e3*per)
 }
 
 func avg(a, b int) float64 {

@@ -24,6 +24,9 @@ type Stats struct {
 	QAgree        int // decisions where argmax Q agreed with the best-return move
 	PriorReused   int // decisions initialised from the prior bank
 	RewardCalls   int // Session.Reward evaluations (memo misses)
+	Expansions    int // Session.Candidates evaluations of the explorer (memo misses)
+	KeptNodes     int // memoised prefixes carried from one decision to the next (Options.NoReuseTree off)
+	MemoDrops     int // memos dropped because the session was not where the explorer left it
 	ExplorerNodes int // memoised prefixes created
 	// Exact hybrid (Options.ExactMaxLeaves):
 	Exact       int // decisions resolved by the exact n-step search
@@ -42,6 +45,9 @@ func (s *Stats) add(o Stats) {
 	s.QAgree += o.QAgree
 	s.PriorReused += o.PriorReused
 	s.RewardCalls += o.RewardCalls
+	s.Expansions += o.Expansions
+	s.KeptNodes += o.KeptNodes
+	s.MemoDrops += o.MemoDrops
 	s.ExplorerNodes += o.ExplorerNodes
 	s.Exact += o.Exact
 	s.OverBudget += o.OverBudget
@@ -146,7 +152,7 @@ func newRunner(opt *Options, s planners.Session, bank *Bank, attempt int) (*runn
 	}
 	r.ex, err = lsg.NewExplorer(es, lsg.ExplorerConfig{
 		Horizon: opt.Ring, Discount: opt.Discount, JumpLookahead: opt.JumpLookahead,
-		SignedPasses: s.Coverage() == planners.EdgesOnceOrTwice,
+		SignedPasses: s.Coverage() == planners.EdgesOnceOrTwice, DropOnCommit: opt.NoReuseTree,
 	})
 	if err != nil {
 		return nil, err
