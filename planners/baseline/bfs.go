@@ -129,11 +129,7 @@ func (b *BFS) Plan(ctx context.Context, s planners.Session, emit func(planners.M
 		case 1:
 			m = cand[0]
 		default:
-			prev := -1
-			if ms := s.Moves(); len(ms) > 0 {
-				prev = ms[len(ms)-1].From
-			}
-			l, err := bl.Build(s.Current(), prev)
+			l, err := bl.BuildAt(s)
 			if err != nil {
 				return err
 			}

@@ -130,11 +130,7 @@ func TestExactMatchesBruteForce(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					prev := -1
-					if ms := s.Moves(); len(ms) > 0 {
-						prev = ms[len(ms)-1].From
-					}
-					l, err := b.Build(s.Current(), prev)
+					l, err := b.BuildAt(s)
 					if err != nil {
 						t.Fatal(err)
 					}

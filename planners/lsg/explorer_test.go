@@ -125,12 +125,7 @@ func TestMemoryChannels(t *testing.T) {
 	lo := Layout{N: 30}
 	buf := make([]float64, lo.Len())
 	check := func(step string) {
-		ms := s.Moves()
-		prev := -1
-		if len(ms) > 0 {
-			prev = ms[len(ms)-1].From
-		}
-		l, err := b.Build(s.Current(), prev)
+		l, err := b.BuildAt(s)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"math"
 
+	"fabcell/planners"
 	"fabcell/planners/graph"
 
 	"github.com/golang/geo/r3"
@@ -221,6 +222,16 @@ func (b *Builder) Config() Config { return b.cfg }
 
 // Graph returns the graph.
 func (b *Builder) Graph() *graph.Graph { return b.g }
+
+// BuildAt returns the LSG around the session's current node, with the
+// node the last move came from as v_{c−1} (Build; -1 before the first move).
+func (b *Builder) BuildAt(s planners.Session) (*LSG, error) {
+	prev := -1
+	if ms := s.Moves(); len(ms) > 0 {
+		prev = ms[len(ms)-1].From
+	}
+	return b.Build(s.Current(), prev)
+}
 
 // Build returns the LSG around center. prev is the previous path node
 // v_{c−1} (-1 if none); it is pinned at (−1,0) when it lies in the LSG at a

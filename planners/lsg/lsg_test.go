@@ -336,11 +336,7 @@ func stateOf(t *testing.T, g *graph.Graph, start int, prints int, seed uint64, c
 	if err != nil {
 		t.Fatal(err)
 	}
-	prev := -1
-	if ms := s.Moves(); len(ms) > 0 {
-		prev = ms[len(ms)-1].From
-	}
-	l, err := b.Build(s.Current(), prev)
+	l, err := b.BuildAt(s)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -103,11 +103,7 @@ func TestRerootedMemoMatchesFreshTree(t *testing.T) {
 						}
 						continue
 					}
-					prev := -1
-					if ms := cs.Moves(); len(ms) > 0 {
-						prev = ms[len(ms)-1].From
-					}
-					l, err := b.Build(cs.Current(), prev)
+					l, err := b.BuildAt(cs)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -182,11 +178,7 @@ func TestMemoDroppedWhenSessionChangedBehind(t *testing.T) {
 	bind := func(cs *countingSession, b *Builder, ex *Explorer) {
 		t.Helper()
 		ms := cs.Moves()
-		prev := -1
-		if len(ms) > 0 {
-			prev = ms[len(ms)-1].From
-		}
-		l, _ := b.Build(cs.Current(), prev)
+		l, _ := b.BuildAt(cs)
 		if err := ex.Bind(l); err != nil {
 			t.Fatal(err)
 		}

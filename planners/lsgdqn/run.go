@@ -254,11 +254,7 @@ func (r *runner) run(ctx context.Context, emit func(planners.Move) error, progre
 // returns the chosen 1-ring move (spec §4 lines 3–16).
 func (r *runner) decide(ctx context.Context) (planners.Move, error) {
 	s, ex, lo, opt := r.s, r.ex, r.lo, r.opt
-	prev := -1
-	if ms := s.Moves(); len(ms) > 0 {
-		prev = ms[len(ms)-1].From
-	}
-	l, err := r.b.Build(s.Current(), prev)
+	l, err := r.b.BuildAt(s)
 	if err != nil {
 		return planners.Move{}, err
 	}
