@@ -245,6 +245,8 @@ func TestValidationErrorsNameTheField(t *testing.T) {
 		{"safety:\n  joint_max_rad: [7, 7, 7, 7, 7, 7]\n  joint_min_rad: [-1, -1, -1, -1, -1, -1]\n", "safety.joint_max_rad"},
 		{"gcode:\n  matching: optimal\n", "gcode.matching"},
 		{"gcode:\n  lookahead_blocks: 1\n", "gcode.lookahead_blocks"},
+		{"gcode:\n  ultigcode_filament_diameter_mm: 0.1\n", "gcode.ultigcode_filament_diameter_mm"},
+		{"gcode:\n  ultigcode_filament_diameter_mm: .nan\n", "gcode.ultigcode_filament_diameter_mm"},
 	}
 	for _, c := range cases {
 		_, err := Parse(strings.NewReader(c.yaml))

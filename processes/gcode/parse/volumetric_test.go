@@ -54,6 +54,9 @@ func TestReadFooter(t *testing.T) {
 		{"long, first line cut", body.String() + footer, map[string]string{"gcode_flavor": "marlin2", "machine_max_jerk_x": "8,8", "prusaslicer_config": "end"}},
 		{"no newline at the end", strings.TrimSuffix("G1 X1\n"+footer, "\n"), map[string]string{"gcode_flavor": "marlin2", "machine_max_jerk_x": "8,8", "prusaslicer_config": "end"}},
 		{"no footer", "G1 X1\nG1 X2\n", map[string]string{}},
+		{"over-long line before the footer", "G1 X1\n; " + strings.Repeat("x", 200<<10) + "\n" + footer,
+			map[string]string{"gcode_flavor": "marlin2", "machine_max_jerk_x": "8,8", "prusaslicer_config": "end"}},
+		{"binary garbage", "\x00\xff;\x01 = \x02\n" + footer, map[string]string{"gcode_flavor": "marlin2", "machine_max_jerk_x": "8,8", "prusaslicer_config": "end"}},
 		{"empty", "", map[string]string{}},
 	} {
 		r := strings.NewReader(c.data)
