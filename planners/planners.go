@@ -173,6 +173,18 @@ type HeatSource interface {
 	NodeHeat(v int) float64
 }
 
+// StateIdentifier is implemented by sessions that name their move
+// history: StateID returns an id that changes on every Begin and Apply and
+// that Undo restores to its value before the undone Apply, so two calls
+// return the same id only if the session holds the same move sequence
+// (every Apply mints a fresh id; ids are never reused). ok = false means
+// the session cannot tell (a wrapper of a session without ids). The LSG
+// explorer uses it to check in O(1) that nobody changed the session behind
+// its memo; Tracker implements it for every process session.
+type StateIdentifier interface {
+	StateID() (id uint64, ok bool)
+}
+
 // RewardBounder is implemented by sessions that know an upper bound of the
 // step reward: no Reward(m), and no summed reward of one Jump() chain,
 // exceeds MaxStepReward. Exhaustive planners use it for exact branch and

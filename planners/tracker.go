@@ -23,6 +23,8 @@ type Tracker struct {
 	covered int // edges with passes>0 (edge rules) or nodes with visits>0
 	total   int
 	jumpBuf []Move
+	ids     []uint64 // ids[i]: state id after i moves (StateIdentifier)
+	nextID  uint64
 }
 
 // NewTracker returns a tracker for g under rule.
@@ -51,6 +53,8 @@ func (t *Tracker) Begin(v int) error {
 		return fmt.Errorf("start node %d out of range [0,%d)", v, t.G.NumNodes())
 	}
 	t.moves = t.moves[:0]
+	t.nextID++
+	t.ids = append(t.ids[:0], t.nextID)
 	clear(t.passes)
 	clear(t.travels)
 	clear(t.visits)
@@ -68,6 +72,17 @@ func (t *Tracker) Current() int { return t.cur }
 
 // Moves returns the applied moves (shared slice).
 func (t *Tracker) Moves() []Move { return t.moves }
+
+// StateID names the move history (see StateIdentifier): fresh on Begin and
+// every ApplyBase, restored by UndoBase. 0 before the first Begin.
+func (t *Tracker) StateID() (uint64, bool) {
+	if len(t.ids) == 0 {
+		return 0, true
+	}
+	return t.ids[len(t.ids)-1], true
+}
+
+var _ StateIdentifier = (*Tracker)(nil)
 
 // Passes returns how often edge e was printed.
 func (t *Tracker) Passes(e int) int { return int(t.passes[e]) }
@@ -185,12 +200,15 @@ func (t *Tracker) ApplyBase(m Move) {
 	t.visits[m.To]++
 	t.cur = m.To
 	t.moves = append(t.moves, m)
+	t.nextID++
+	t.ids = append(t.ids, t.nextID)
 }
 
 // UndoBase reverts the last ApplyBase and returns the reverted move.
 func (t *Tracker) UndoBase() Move {
 	m := t.moves[len(t.moves)-1]
 	t.moves = t.moves[:len(t.moves)-1]
+	t.ids = t.ids[:len(t.ids)-1]
 	t.visits[m.To]--
 	if t.visits[m.To] == 0 && t.Rule == NodesOnce {
 		t.covered--

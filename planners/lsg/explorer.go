@@ -164,8 +164,10 @@ type Explorer struct {
 	seenTo  []uint32
 	seenTag uint32
 
-	real  []planners.Move // Session.Moves() at the root state
-	stats ExplorerStats
+	real     []planners.Move // Session.Moves() at the root state (sessions without StateID)
+	rootID   uint64          // root state id (planners.StateIdentifier)
+	rootIDOK bool
+	stats    ExplorerStats
 
 	err error // first non-finite reward
 }
@@ -202,8 +204,12 @@ func (e *Explorer) Reset() {
 	e.resetTree()
 	e.hist = [2]histStep{}
 	ms := e.s.Moves()
-	e.real = append(e.real[:0], ms...)
+	e.real = e.real[:0]
+	if _, ok := stateID(e.s); !ok {
+		e.real = append(e.real, ms...)
+	}
 	k := min(len(ms), 2)
+	defer e.markRoot()
 	if k == 0 {
 		return
 	}
@@ -239,11 +245,34 @@ func (e *Explorer) Stats() ExplorerStats { return e.stats }
 // explorer read at Reset and committed since. By the Session contract the
 // state — hence every memoised reward and candidate list — is a function
 // of that sequence, so a session changed behind the explorer (a
-// controller's Undo, Begin, moves applied outside Commit) fails it unless
-// the change restored the same sequence, and then the memo is still valid.
-// O(moves) per call.
+// controller's Undo, Begin, moves applied outside Commit) fails it. With
+// state ids, re-applying the same moves also fails it (fresh ids; the memo
+// is dropped though it would still be valid); without, only a different
+// sequence fails it.
+// O(1) for sessions that implement planners.StateIdentifier (every
+// process session, through planners.Tracker), O(moves) for the others.
 func (e *Explorer) atRoot() bool {
-	return e.s.Current() == e.nodes[0].move.To && slices.Equal(e.s.Moves(), e.real)
+	if e.s.Current() != e.nodes[0].move.To {
+		return false
+	}
+	if id, ok := stateID(e.s); ok {
+		return e.rootIDOK && id == e.rootID
+	}
+	return slices.Equal(e.s.Moves(), e.real)
+}
+
+// markRoot records the root state's id (sessions that implement
+// planners.StateIdentifier; the others are checked by their move list).
+func (e *Explorer) markRoot() {
+	e.rootID, e.rootIDOK = stateID(e.s)
+}
+
+// stateID is s's planners.StateIdentifier id, ok = false if it has none.
+func stateID(s planners.Session) (uint64, bool) {
+	if si, ok := s.(planners.StateIdentifier); ok {
+		return si.StateID()
+	}
+	return 0, false
 }
 
 // Nodes returns the number of memoised prefixes.
@@ -411,7 +440,9 @@ func (e *Explorer) Commit(m planners.Move) {
 	e.s.Apply(m)
 	e.hist[1] = e.hist[0]
 	e.hist[0] = histStep{m: m, remBefore: rb, ok: true}
-	if ms := e.s.Moves(); len(ms) > 0 {
+	if e.rootIDOK {
+		e.markRoot()
+	} else if ms := e.s.Moves(); len(ms) > 0 {
 		e.real = append(e.real, ms[len(ms)-1])
 	}
 	if keep < 0 || e.cfg.DropOnCommit {

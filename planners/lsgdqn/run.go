@@ -130,6 +130,14 @@ type countingSession struct {
 
 func (c countingSession) Reward(m planners.Move) float64 { *c.n++; return c.Session.Reward(m) }
 
+// StateID forwards the wrapped session's planners.StateIdentifier.
+func (c countingSession) StateID() (uint64, bool) {
+	if si, ok := c.Session.(planners.StateIdentifier); ok {
+		return si.StateID()
+	}
+	return 0, false
+}
+
 // NodeHeat forwards the optional heat of the wrapped session.
 type countingHeatSession struct {
 	countingSession
