@@ -210,6 +210,10 @@ type Artifact struct {
 	Name  string // flag name, e.g. "urscript"
 	Help  string
 	Write func(w io.Writer, r *Result) error
+	// Partial marks a diagnostic (a report, a plot) that is also written
+	// for a plan that could not be completed; the others (programs for a
+	// machine) are written only for complete plans.
+	Partial bool
 }
 
 // ArtifactProvider is implemented by processes that can write artifacts.

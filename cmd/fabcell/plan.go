@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -57,7 +59,9 @@ metrics (process-specific, units in key names) and elapsed_s. Process artifacts 
 G-code, CLI scan vectors, plots) are written with their own flags.
 
 If the planner cannot complete the coverage, the partial plan is still written (metrics
-complete=0) and the command fails.`,
+complete=0) with the requested diagnostics (wire-frame --report, which gives every
+unreachable strut's reason, and --plot), the command fails naming the cause, and machine
+programs (URScript, G-code, CLI) are not written.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if process == "" || model == "" || out == "" {
@@ -127,22 +131,45 @@ complete=0) and the command fails.`,
 			if err := writeJSON(out, pf); err != nil {
 				return err
 			}
-			if planErr == nil {
-				for name, p := range artPaths {
-					if *p == "" {
+			var skipped, partial []string
+			for _, name := range slices.Sorted(maps.Keys(artPaths)) {
+				p := artPaths[name]
+				if *p == "" {
+					continue
+				}
+				a := provided[name]
+				if planErr != nil && !a.Partial {
+					skipped = append(skipped, "--"+name)
+					continue
+				}
+				if err := writeArtifact(*p, a, res); err != nil {
+					if planErr != nil {
+						// the plan's own error is the one to report
+						fmt.Fprintf(cmd.ErrOrStderr(), "fabcell: --%s of the partial plan not written: %v\n", name, err)
 						continue
 					}
-					if err := writeArtifact(*p, provided[name], res); err != nil {
-						return fmt.Errorf("--%s: %w", name, err)
-					}
+					return fmt.Errorf("--%s: %w", name, err)
+				}
+				if planErr != nil {
+					partial = append(partial, fmt.Sprintf("--%s %s", name, *p))
 				}
 			}
 			printMetrics(cmd.ErrOrStderr(), res)
 			if planErr != nil {
-				if errors.Is(planErr, cmd.Context().Err()) {
-					return fmt.Errorf("planning interrupted after %d moves; partial plan written to %s", len(moves), out)
+				what := fmt.Sprintf("partial plan (%d moves) written to %s", len(moves), out)
+				if len(partial) > 0 {
+					what += "; of the partial plan: " + strings.Join(partial, ", ")
 				}
-				return fmt.Errorf("%w; partial plan (%d moves) written to %s", planErr, len(moves), out)
+				if len(skipped) > 0 {
+					what += "; not written for an incomplete plan: " + strings.Join(skipped, ", ")
+				}
+				if n := res.Metrics["unreachable"]; n > 0 {
+					what += fmt.Sprintf("; %d unreachable (each with its reason in --report)", int(n))
+				}
+				if errors.Is(planErr, cmd.Context().Err()) {
+					return fmt.Errorf("planning interrupted after %d moves; %s", len(moves), what)
+				}
+				return fmt.Errorf("%w; %s", planErr, what)
 			}
 			return nil
 		},

@@ -15,8 +15,8 @@ import (
 func (p *Process) Artifacts() []planners.Artifact {
 	return []planners.Artifact{
 		{Name: "urscript", Help: "URScript program of the plan (def…end, set_tcp, approach/extrude/retract per strut, home moves)", Write: p.writeURScript},
-		{Name: "plot", Help: "PNG: toolpath coloured by order and the displacement curve over the sequence", Write: p.writePlot},
-		{Name: "report", Help: "JSON per-strut report (head axis, tilt, yaw, status, d_max) and unreachable struts with reasons", Write: p.writeReport},
+		{Name: "plot", Help: "PNG: toolpath coloured by order and the displacement curve over the sequence", Write: p.writePlot, Partial: true},
+		{Name: "report", Help: "JSON per-strut report (head axis, tilt, yaw, status, d_max) and unreachable struts with reasons", Write: p.writeReport, Partial: true},
 	}
 }
 
