@@ -247,6 +247,9 @@ func TestValidationErrorsNameTheField(t *testing.T) {
 		{"gcode:\n  lookahead_blocks: 1\n", "gcode.lookahead_blocks"},
 		{"gcode:\n  ultigcode_filament_diameter_mm: 0.1\n", "gcode.ultigcode_filament_diameter_mm"},
 		{"gcode:\n  ultigcode_filament_diameter_mm: .nan\n", "gcode.ultigcode_filament_diameter_mm"},
+		{"gcode:\n  comb: sometimes\n", "gcode.comb"},
+		{"gcode:\n  comb_max_detour: 0.5\n", "gcode.comb_max_detour"},
+		{"gcode:\n  comb_clearance_mm: 9\n", "gcode.comb_clearance_mm"},
 	}
 	for _, c := range cases {
 		_, err := Parse(strings.NewReader(c.yaml))

@@ -23,6 +23,17 @@ type GCode struct {
 	// RetractMinTravelMM is the shortest travel that may retract when the
 	// file gives no evidence of its own threshold.
 	RetractMinTravelMM float64 `yaml:"retract_min_travel_mm"`
+	// Comb ("on"/"off", or "true"/"false"): a travel crossing a perimeter is routed around the
+	// perimeters (inside the same region, within the layer's printed area)
+	// without retraction when that is faster than retracting. Default
+	// "off" (opt-in: it costs throughput for little time on most files).
+	Comb string `yaml:"comb"`
+	// CombMaxDetour bounds a combed path's length relative to the straight
+	// travel (1..100).
+	CombMaxDetour float64 `yaml:"comb_max_detour"`
+	// CombClearanceMM is the clearance of combed paths from perimeters,
+	// about half the line width (mm, 0.01..5).
+	CombClearanceMM float64 `yaml:"comb_clearance_mm"`
 
 	// Defaults for the time model when the file gives no limits.
 	MaxFeedMMS          Vec4    `yaml:"max_feed_mm_s"`   // X, Y, Z, E
@@ -64,6 +75,9 @@ func (g *GCode) applyDefaults() {
 	def(&g.Scope, "layer")
 	def(&g.RetractWhen, "crossing")
 	def(&g.RetractMinTravelMM, 1.5)
+	def(&g.Comb, "off")
+	def(&g.CombMaxDetour, 3)
+	def(&g.CombClearanceMM, 0.2)
 	def(&g.MaxFeedMMS, Vec4{300, 300, 5, 25})
 	def(&g.MaxAccelMMS2, Vec4{3000, 3000, 100, 10000})
 	def(&g.PrintAccelMMS2, 3000)
@@ -85,6 +99,9 @@ func (g GCode) validate(v *validator) {
 	v.oneOf("gcode.retract_when", g.RetractWhen, "crossing", "travel")
 	v.oneOf("gcode.junction", g.Junction, "auto", "deviation", "jerk")
 	v.within("gcode.retract_min_travel_mm", g.RetractMinTravelMM, 0, 1000)
+	v.oneOf("gcode.comb", g.Comb, "on", "off", "true", "false")
+	v.within("gcode.comb_max_detour", g.CombMaxDetour, 1, 100)
+	v.within("gcode.comb_clearance_mm", g.CombClearanceMM, 0.01, 5)
 	for i := 0; i < 4; i++ {
 		v.positive("gcode.max_feed_mm_s", g.MaxFeedMMS[i])
 		v.positive("gcode.max_accel_mm_s2", g.MaxAccelMMS2[i])

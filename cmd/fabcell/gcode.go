@@ -43,6 +43,8 @@ type gcodeFlags struct {
 	matching, scope, retractWhen, seams, junction string
 	noRunReorder, force                           bool
 	noSlicerLimits                                bool
+	comb, noComb                                  bool
+	combMaxDetour                                 float64
 }
 
 func (f *gcodeFlags) register(cmd *cobra.Command) {
@@ -52,6 +54,9 @@ func (f *gcodeFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.seams, "seams", "", "closed perimeter loops: keep their seam or free (default from config: keep)")
 	cmd.Flags().StringVar(&f.junction, "junction", "", "time model junctions: auto, deviation or jerk (default from config: auto)")
 	cmd.Flags().BoolVar(&f.noRunReorder, "no-run-reorder", false, "skip the 2-opt/Or-opt pass over runs (the paper's construction only)")
+	cmd.Flags().BoolVar(&f.comb, "comb", false, "route travels that cross a perimeter around the perimeters, without retraction, when faster (default from config: off)")
+	cmd.Flags().BoolVar(&f.noComb, "no-comb", false, "never comb: every travel crossing a perimeter retracts")
+	cmd.Flags().Float64Var(&f.combMaxDetour, "comb-max-detour", 0, "longest combed path relative to the straight travel, 1..100 (default from config: 3)")
 	cmd.Flags().BoolVar(&f.force, "force", false, "emit reordered layers even when the estimate is not faster (measurements only)")
 	registerSlicerLimits(cmd, &f.noSlicerLimits)
 }
@@ -79,6 +84,17 @@ func (f *gcodeFlags) options(cmd *cobra.Command) (gcode.Options, error) {
 	set(&g.Junction, f.junction)
 	if f.noRunReorder {
 		g.ReorderRuns = "off"
+	}
+	switch {
+	case f.comb && f.noComb:
+		return gcode.Options{}, usagef("--comb and --no-comb exclude each other")
+	case f.comb:
+		g.Comb = "on"
+	case f.noComb:
+		g.Comb = "off"
+	}
+	if cmd.Flags().Changed("comb-max-detour") {
+		g.CombMaxDetour = f.combMaxDetour
 	}
 	cfg.GCode = g
 	if err := cfg.Validate(); err != nil {
@@ -180,7 +196,7 @@ With --verify the verifier re-reads both files and the command fails if it finds
 					"retracts_in": before.Retracts, "retracts_out": after.Retracts,
 					"estimate_s_in": before.Seconds, "estimate_s_out": after.Seconds,
 					"matching": rep.Matching, "odd_vertices": rep.OddVertices, "matching_mm": rep.MatchingMM,
-					"splits":     rep.Splits,
+					"splits": rep.Splits, "combed": rep.Combed,
 					"kept_input": keptReason != "",
 				}
 				if keptReason != "" {
@@ -372,8 +388,12 @@ func printOptimizeReport(w io.Writer, in, out string, rep gcode.Report, before, 
 	if len(kept) > 0 {
 		fmt.Fprintf(w, ", kept (%s)", strings.Join(kept, ", "))
 	}
-	fmt.Fprintf(w, "; %s matching: %d odd vertices, %.1f mm of pairs; %d pieces from segmentation\n",
+	fmt.Fprintf(w, "; %s matching: %d odd vertices, %.1f mm of pairs; %d pieces from segmentation",
 		rep.Matching, rep.OddVertices, rep.MatchingMM, rep.Splits)
+	if rep.Combed > 0 {
+		fmt.Fprintf(w, "; %d travels combed", rep.Combed)
+	}
+	fmt.Fprintln(w)
 }
 
 func newGcodeEstimateCmd() *cobra.Command {

@@ -134,6 +134,20 @@ func TestGcodeUsageErrors(t *testing.T) {
 			t.Errorf("%v: no error", args)
 		}
 	}
+	// Combing flags: exclusive, and a bad detour is named by its key.
+	o := filepath.Join(t.TempDir(), "c.gcode")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--comb", "--no-comb"}, "--no-comb"},
+		{[]string{"--comb-max-detour", "0.5"}, "gcode.comb_max_detour"},
+	} {
+		_, _, err := runCLI(t, append([]string{"gcode", "optimize", in, "-o", o}, c.args...)...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v, want an error naming %s", c.args, err, c.want)
+		}
+	}
 	bad := filepath.Join(t.TempDir(), "bad.gcode")
 	if err := os.WriteFile(bad, []byte("G90\nG1 X1 Y1 E1\nG2 X2 Y2 E1\n"), 0o644); err != nil {
 		t.Fatal(err)

@@ -21,6 +21,8 @@ type chunkGraph struct {
 	perimB []ir.Vec
 	perim  ir.SegIndex
 	perimQ ir.SegQuery // query scratch of the verbatim candidate (compiler.verb)
+	comber ir.Comber   // combed travels (Options.Comb)
+	cm     combModel
 }
 
 // processChunk emits items (a complete, prepared chunk) in the best legal
@@ -49,7 +51,7 @@ func (c *compiler) processChunk(items []item) {
 	steps, pst, cg := c.steps, c.pst, c.cg
 	c.rep.OddVertices += pst.OddVertices
 	c.rep.MatchingMM += pst.MatchingMM
-	e.cross = c.cross
+	e.cross, e.comb = c.cross, c.combPath
 	// The plan started where the input's head was; re-optimise the run
 	// order from where the emitted head really is (cheap: the tour is
 	// already locally optimal away from its start).
@@ -88,12 +90,12 @@ func (c *compiler) processChunk(items []item) {
 	c.cand.Reset(c.chunk.startLimits)
 	e.warmUp(c.cand)
 	e.buf, e.est = c.bufOpt[:0], c.cand
-	e.travelMM, e.retracts, e.lines = 0, 0, 0
+	e.travelMM, e.retracts, e.lines, e.combed = 0, 0, 0, 0
 	c.emitReordered(items, first, last, steps, cg)
 	c.exitMove(e.st.act)
 	tOpt := c.cand.Finish()
 	optBuf, optState, optTail := e.buf, e.st, e.rOrigTail
-	optTravel, optRetr := e.travelMM, e.retracts
+	optTravel, optRetr, optCombed := e.travelMM, e.retracts, e.combed
 	c.bufOpt = optBuf
 	<-done
 	verbBuf := ve.buf
@@ -120,6 +122,7 @@ func (c *compiler) processChunk(items []item) {
 		c.rep.EdgesOut += n + (len(c.g.Edges) - len(cg.src) - len(cg.loops))
 		c.rep.TravelOutMM += optTravel
 		c.rep.RetractsOut += optRetr
+		c.rep.Combed += optCombed
 		c.rep.ChunkTimeOutS += tOpt
 		e.st, e.rOrigTail = optState, optTail
 		c.write(optBuf)
@@ -132,7 +135,7 @@ func (c *compiler) processChunk(items []item) {
 		c.write(verbBuf)
 	}
 	e.est = nil
-	e.cross = nil
+	e.cross, e.comb = nil, nil
 	v.job, v.next, v.ahead = nil, nil, nil
 }
 

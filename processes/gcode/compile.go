@@ -65,6 +65,9 @@ type Report struct {
 	// Travel and retractions of the candidate chunks (input vs output).
 	TravelInMM, TravelOutMM float64
 	RetractsIn, RetractsOut int
+	// Combed counts the travels of reordered chunks routed around the
+	// perimeters instead of retracting (Options.Comb).
+	Combed int
 	// Chunk-local time estimates (s) of the chunks considered.
 	ChunkTimeInS, ChunkTimeOutS float64
 	OddVertices                 int

@@ -67,6 +67,10 @@ type emitter struct {
 	z      float64
 	res    float64
 	cross  func(a, b ir.Vec) bool
+	// comb, when set, routes a crossing travel around the perimeters
+	// (job.combPath); combed counts the travels it routed.
+	comb   func(a, b ir.Vec) ([]ir.Vec, bool)
+	combed int
 	wipeAt int // wipe cursor into path while regenerating a wipe
 	// wipeSet: wipeAt was written since the candidate began; wipeEarly:
 	// it was read before that (the candidate depends on its start value).
@@ -449,6 +453,21 @@ func (e *emitter) connector(p ir.Vec, retracted bool, extra float64) (didRetract
 	need := !retracted && s.ok && d >= s.minTravelMM
 	if need && e.c.opt.Retract == RetractCrossing && e.cross != nil {
 		need = e.cross(cur, p)
+		if need && e.comb != nil {
+			// Around the perimeters, at the layer height, no retraction
+			// and no z-hop: plain travels.
+			if ways, ok := e.comb(cur, p); ok {
+				if combHook != nil {
+					combHook(e.c.job, cur, ways, p)
+				}
+				for _, w := range ways {
+					e.travelTo(w, s.travelFeed)
+				}
+				e.travelTo(p, s.travelFeed)
+				e.combed++
+				return false
+			}
+		}
 	}
 	if !need {
 		e.travelTo(p, s.travelFeed)

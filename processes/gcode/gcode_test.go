@@ -472,6 +472,19 @@ func TestFromConfig(t *testing.T) {
 	if _, err := FromConfig(c); err == nil {
 		t.Error("bad matching accepted")
 	}
+	c = config.Defaults().GCode
+	if o, err := FromConfig(c); err != nil || o.Comb || o.CombMaxDetour != 3 || o.CombClearanceMM != 0.2 {
+		t.Errorf("comb defaults: %v %v %v %v", o.Comb, o.CombMaxDetour, o.CombClearanceMM, err)
+	}
+	c.Comb, c.CombMaxDetour = "on", 1.5
+	if o, err := FromConfig(c); err != nil || !o.Comb || o.CombMaxDetour != 1.5 {
+		t.Errorf("comb on: %v %v %v", o.Comb, o.CombMaxDetour, err)
+	}
+	for _, bad := range []config.GCode{{Comb: "yes"}, {CombMaxDetour: 0.9}, {CombMaxDetour: math.NaN()}, {CombClearanceMM: -1}} {
+		if _, err := FromConfig(bad); err == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
 }
 
 func TestFeatureScope(t *testing.T) {
@@ -514,14 +527,17 @@ func BenchmarkOptimize(b *testing.B) {
 		}
 		all = append(all, d)
 	}
-	b.Run("all", func(b *testing.B) { benchOptimize(b, all) })
+	b.Run("all", func(b *testing.B) { benchOptimize(b, all, DefaultOptions()) })
+	comb := DefaultOptions()
+	comb.Comb = true
+	b.Run("all-comb", func(b *testing.B) { benchOptimize(b, all, comb) })
 	for i, f := range files {
 		name := strings.SplitN(filepath.Base(f), "_", 2)[0]
-		b.Run(name, func(b *testing.B) { benchOptimize(b, all[i:i+1]) })
+		b.Run(name, func(b *testing.B) { benchOptimize(b, all[i:i+1], DefaultOptions()) })
 	}
 }
 
-func benchOptimize(b *testing.B, all [][]byte) {
+func benchOptimize(b *testing.B, all [][]byte, opt Options) {
 	lines, size := 0, 0
 	for _, d := range all {
 		lines += bytes.Count(d, []byte{'\n'})
@@ -532,7 +548,7 @@ func benchOptimize(b *testing.B, all [][]byte) {
 	cpu0 := cpuSeconds()
 	for i := 0; i < b.N; i++ {
 		for _, d := range all {
-			if _, err := Optimize(context.Background(), bytes.NewReader(d), io.Discard, DefaultOptions()); err != nil {
+			if _, err := Optimize(context.Background(), bytes.NewReader(d), io.Discard, opt); err != nil {
 				b.Fatal(err)
 			}
 		}

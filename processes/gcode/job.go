@@ -73,9 +73,12 @@ type job struct {
 		p                  [3]float64 // the last absolute XY position set
 		set, planEnd, done bool
 	}
-	cross     func(a, b ir.Vec) bool // does a travel cross a perimeter
-	crossV    func(a, b ir.Vec) bool // the same, for compiler.verb
-	end       ir.Vec                 // where the input goes after the body
+	cross  func(a, b ir.Vec) bool // does a travel cross a perimeter
+	crossV func(a, b ir.Vec) bool // the same, for compiler.verb
+	// combPath, when set, is the combed route of a crossing travel (see
+	// comb); nil when combing does not apply to the chunk.
+	combPath  func(a, b ir.Vec) ([]ir.Vec, bool)
+	end       ir.Vec // where the input goes after the body
 	hasEnd    bool
 	planStart ir.Vec // where the plan starts
 
@@ -220,7 +223,7 @@ func (p *jobPool) put(j *job) {
 	if j.kind != jobChunk || cap(j.arena) > 64<<20 {
 		return
 	}
-	j.cross, j.crossV = nil, nil
+	j.cross, j.crossV, j.combPath = nil, nil, nil
 	j.barrierState = nil
 	if !j.big && (cap(j.items) > 4*smallItems || cap(j.arena) > 256*smallItems) {
 		return // a small job that grew (a chunk split off a big one)
@@ -366,12 +369,23 @@ func (j *job) prepare(opt Options) {
 	}
 	j.g.TravelMMS, j.g.TravelAccel = j.travelSpeed()
 	j.g.CrossCost = nil
+	j.combPath = nil
 	if rc, minD := j.retractCost(opt); rc > 0 && opt.Retract == RetractCrossing && j.g.TravelMMS > 0 {
 		cross := j.cross
+		var cm *combModel
+		if opt.Comb {
+			cm = j.comb(opt, rc)
+			j.combPath = cm.path
+		}
 		j.g.CrossCost = func(a, b ir.Vec) float64 {
 			dx, dy := a[0]-b[0], a[1]-b[1]
 			if dx*dx+dy*dy < minD*minD || !cross(a, b) {
 				return 0
+			}
+			if cm != nil {
+				if extra, ok := cm.extra(a, b); ok {
+					return extra
+				}
 			}
 			return rc
 		}

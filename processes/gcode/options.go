@@ -76,6 +76,19 @@ type Options struct {
 	// RetractMinTravelMM is the shortest travel that may retract when the
 	// file gives no evidence (mm).
 	RetractMinTravelMM float64
+	// Comb routes a generated travel whose straight line crosses a
+	// perimeter around the perimeters instead (ir.Comber: a path inside the
+	// same face of the layer's perimeters, never outside the layer's
+	// printed area), without retraction or z-hop, when that is faster than
+	// the straight travel plus the retraction. Only with RetractCrossing.
+	Comb bool
+	// CombMaxDetour bounds a combed path's length relative to the straight
+	// travel (≥ 1).
+	CombMaxDetour float64
+	// CombClearanceMM is half the line width: the raster blocks cells
+	// within it of a perimeter, and every leg keeps half of it from
+	// perimeters other than those through the travel's endpoints (mm, > 0).
+	CombClearanceMM float64
 	// ForceReorder emits the reordered chunk even when the estimate says it
 	// is not faster (testing and measurements only).
 	ForceReorder bool
@@ -84,11 +97,16 @@ type Options struct {
 }
 
 // DefaultOptions: improved matching with run reordering, seams kept, layer
-// scope, retraction on crossing travels, Marlin timing defaults.
+// scope, retraction on crossing travels (combing off: it costs about 46 %
+// more instructions for under 0.4 % of print time on the sample files),
+// Marlin timing defaults.
 func DefaultOptions() Options {
 	return Options{
 		Matching: ir.Improved, Improve: true, KeepSeams: true,
 		RetractMinTravelMM: 1.5,
+		Comb:               false,
+		CombMaxDetour:      3,
+		CombClearanceMM:    0.2,
 		Timing:             timing.DefaultConfig(),
 	}
 }
@@ -121,6 +139,26 @@ func FromConfig(c config.GCode) (Options, error) {
 		o.Retract = RetractTravel
 	default:
 		return o, fmt.Errorf("gcode: retract_when %q: want crossing or travel", c.RetractWhen)
+	}
+	switch c.Comb {
+	case "on", "true":
+		o.Comb = true
+	case "", "off", "false":
+		o.Comb = false
+	default:
+		return o, fmt.Errorf("gcode: comb %q: want on or off", c.Comb)
+	}
+	if c.CombMaxDetour != 0 {
+		if !(c.CombMaxDetour >= 1 && c.CombMaxDetour <= 100) {
+			return o, fmt.Errorf("gcode: comb_max_detour %v: want 1 to 100", c.CombMaxDetour)
+		}
+		o.CombMaxDetour = c.CombMaxDetour
+	}
+	if c.CombClearanceMM != 0 {
+		if !(c.CombClearanceMM >= 0.01 && c.CombClearanceMM <= 5) {
+			return o, fmt.Errorf("gcode: comb_clearance_mm %v: want 0.01 to 5", c.CombClearanceMM)
+		}
+		o.CombClearanceMM = c.CombClearanceMM
 	}
 	o.RetractMM = c.RetractMM
 	o.ZHopMM = c.ZHopMM
