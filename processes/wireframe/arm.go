@@ -119,9 +119,12 @@ type arm struct {
 	bedZ       float64
 	keepOut    []collision.Shape // bed frame
 
-	static    []armFail              // (edge·nAxes + axis)·nYaw + yaw
-	joints    map[int32][][6]float64 // joint samples of passed combos
-	nodeCache map[uint64]nodeSample  // samples at/above nodes
+	static []armFail              // (edge·nAxes + axis)·nYaw + yaw
+	joints map[int32][][6]float64 // joint samples of passed combos
+	// linksClear memo per combo: the strut insertion that blocked it, or
+	// the world serial (+1) at which its links were clear
+	clear     map[int32]linkMemo
+	nodeCache map[uint64]nodeSample // samples at/above nodes
 	g         *graph.Graph
 	axes      []r3.Vector
 }
@@ -168,6 +171,7 @@ func (p *Process) newArm(g *graph.Graph, bedToBase geom.Pose, bedZ float64, keep
 		bedZ:       bedZ,
 		keepOut:    keepOut,
 		joints:     map[int32][][6]float64{},
+		clear:      map[int32]linkMemo{},
 		nodeCache:  map[uint64]nodeSample{},
 		g:          g,
 		axes:       p.axes,
@@ -441,7 +445,58 @@ func (a *arm) linksStatic(q [6]float64) armFail {
 
 // linksClear checks the links along a statically passed combo against the
 // printed struts of w (maxZ = highest printed point, mm, for culling).
+//
+// The answer — is any strut of w within the clearance of a link — only
+// changes when struts are added or removed, so it is memoised per combo
+// against w's add serials (collision.World.Serial): a blocking strut that
+// is still present decides "blocked"; links found clear at serial T only
+// need the struts added since T (up to linkScanMax, else the full query).
 func (a *arm) linksClear(k int32, w *collision.World, strutR, maxZ float64) bool {
+	if a.clear == nil {
+		return a.linksClearFull(k, w, strutR, maxZ, nil)
+	}
+	memo := a.clear[k]
+	if w.Alive(memo.blocker) {
+		return false
+	}
+	if memo.clearAt != 0 {
+		if memo.clearAt == w.Serial()+1 {
+			return true
+		}
+		var buf [10]linkCapsule
+		var links []linkCapsule
+		blocked := false
+		if w.AddedSince(memo.clearAt-1, linkScanMax, func(id int, s collision.Capsule) bool {
+			if links == nil {
+				links = a.allLinks(a.joints[k], buf[:0])
+			}
+			for _, c := range links {
+				if _, _, d := geom.SegmentSegment(c.a, c.b, s.A, s.B); d <= c.r+s.R+a.clearMM {
+					blocked = true
+					memo.blocker, _ = w.Ref(id)
+					return false
+				}
+			}
+			return true
+		}) {
+			if !blocked {
+				memo.clearAt = w.Serial() + 1
+			}
+			a.clear[k] = memo
+			return !blocked
+		}
+	}
+	clear := a.linksClearFull(k, w, strutR, maxZ, &memo)
+	if clear {
+		memo.clearAt = w.Serial() + 1
+	}
+	a.clear[k] = memo
+	return clear
+}
+
+// linksClearFull queries w for every link of combo k (recording the
+// blocking strut in memo when given).
+func (a *arm) linksClearFull(k int32, w *collision.World, strutR, maxZ float64, memo *linkMemo) bool {
 	qs := a.joints[k]
 	var buf [10]linkCapsule
 	m := strutR + a.clearMM
@@ -450,19 +505,40 @@ func (a *arm) linksClear(k int32, w *collision.World, strutR, maxZ float64) bool
 			if math.Min(c.a.Z, c.b.Z)-c.r > maxZ+m {
 				continue
 			}
-			hit := false
+			hit := -1
 			box := geom.SegmentAABB(c.a, c.b, c.r)
-			w.QueryBox(box, m, func(_ int, s collision.Capsule) bool {
+			w.QueryBox(box, m, func(id int, s collision.Capsule) bool {
 				if _, _, d := geom.SegmentSegment(c.a, c.b, s.A, s.B); d <= c.r+s.R+a.clearMM {
-					hit = true
+					hit = id
 					return false
 				}
 				return true
 			})
-			if hit {
+			if hit >= 0 {
+				if memo != nil {
+					memo.blocker, _ = w.Ref(hit)
+				}
 				return false
 			}
 		}
 	}
 	return true
+}
+
+// linkMemo is linksClear's memo of one combo.
+type linkMemo struct {
+	blocker collision.StrutRef
+	clearAt uint64 // world serial + 1 at which the links were clear; 0 = never
+}
+
+// linkScanMax bounds the struts a memoised linksClear tests one by one.
+const linkScanMax = 32
+
+// allLinks appends the link capsules of every joint sample in qs.
+func (a *arm) allLinks(qs [][6]float64, dst []linkCapsule) []linkCapsule {
+	var buf [10]linkCapsule
+	for _, q := range qs {
+		dst = append(dst, a.links(q, buf[:0])...)
+	}
+	return dst
 }

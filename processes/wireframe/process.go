@@ -39,6 +39,11 @@ type Process struct {
 
 	mu     sync.Mutex
 	frames map[*graph.Graph]*fea.Frame
+
+	// reference modes (tests): sessions factorise every printed set
+	// (fea MaxDelta −1) / run every swept-head and arm-link test against
+	// the world (no MoveCache, no linksClear memo)
+	noDelta, noMoveCache bool
 }
 
 var (

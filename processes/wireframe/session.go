@@ -124,8 +124,11 @@ type Session struct {
 	mark    []uint32
 	markEp  uint32
 
-	world  *collision.World
-	chk    *collision.Checker
+	world *collision.World
+	chk   *collision.Checker
+	// mc memoises chk's swept-head tests per (strut, direction, axis)
+	// across printed sets (key moveKey); answers equal chk's
+	mc     *collision.MoveCache
 	arm    *arm // nil when wireframe.arm_check is off
 	strutR float64
 	bedZ   float64
@@ -198,7 +201,11 @@ func (p *Process) Open(g *graph.Graph) (*Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("wireframe: %w", err)
 	}
-	fs, err := frame.NewSession(fea.SelfWeight(), fea.SessionOptions{Method: fea.Woodbury, States: 16})
+	fopt := fea.SessionOptions{Method: fea.Woodbury, States: 16}
+	if p.noDelta {
+		fopt.MaxDelta = -1
+	}
+	fs, err := frame.NewSession(fea.SelfWeight(), fopt)
 	if err != nil {
 		return nil, fmt.Errorf("wireframe: %w", err)
 	}
@@ -245,10 +252,18 @@ func (p *Process) Open(g *graph.Graph) (*Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("wireframe: %w", err)
 	}
+	if !p.noMoveCache {
+		if s.mc, err = collision.NewMoveCache(s.chk, 2*g.NumEdges()); err != nil {
+			return nil, fmt.Errorf("wireframe: %w", err)
+		}
+	}
 	if w.ArmCheck {
 		s.arm, err = p.newArm(g, s.bedToBase, s.bedZ, keep)
 		if err != nil {
 			return nil, err
+		}
+		if p.noMoveCache {
+			s.arm.clear = nil // reference mode: every link check queries the world
 		}
 	}
 	s.hint = make([]int32, g.NumEdges())
@@ -369,7 +384,7 @@ func (s *Session) solveOrient(e, from, prev int) orient {
 	}
 	var yaw int16
 	tried := false
-	o, ok := s.chk.BestAccept(pa, pb, axes[prev], func(o collision.Orientation) bool {
+	o, ok := s.bestAccept(s.moveKey(e, from), pa, pb, axes[prev], func(o collision.Orientation) bool {
 		tried = true
 		y, ok := accept(o.Index)
 		yaw = y
@@ -382,6 +397,31 @@ func (s *Session) solveOrient(e, from, prev int) orient {
 		return orient{axis: -1, status: StatusArm, fail: best}
 	}
 	return orient{axis: -1, status: StatusHeadCollision}
+}
+
+// moveKey is the MoveCache key of printing strut e from node from.
+func (s *Session) moveKey(e, from int) int {
+	if from == s.G.Edges[e].A {
+		return 2 * e
+	}
+	return 2*e + 1
+}
+
+// moveFree is the Eq. 5 test of printing a → b (move key) at axis index
+// i, through the move cache.
+func (s *Session) moveFree(key int, a, b r3.Vector, i int) bool {
+	if s.mc == nil {
+		return s.chk.MoveFree(a, b, s.p.axes[i])
+	}
+	return s.mc.Free(key, a, b, i)
+}
+
+// bestAccept is Checker.BestAccept through the move cache.
+func (s *Session) bestAccept(key int, a, b, prev r3.Vector, accept func(collision.Orientation) bool) (collision.Orientation, bool) {
+	if s.mc == nil {
+		return s.chk.BestAccept(a, b, prev, accept)
+	}
+	return s.mc.BestAccept(key, a, b, prev, accept)
 }
 
 // axesByAngle returns axis indices by increasing angle from ref (ties by
@@ -490,7 +530,7 @@ func (s *Session) hasFreeAxis(f int) bool {
 	ed := s.G.Edges[f]
 	pa, pb := s.G.Pos[ed.A], s.G.Pos[ed.B]
 	ok := func(i int) bool {
-		if !s.chk.MoveFree(pa, pb, s.p.axes[i]) {
+		if !s.moveFree(s.moveKey(f, ed.A), pa, pb, i) {
 			return false
 		}
 		if s.arm == nil {
@@ -1014,7 +1054,7 @@ func (s *Session) Apply(m planners.Move) {
 func (s *Session) verifyAxis(e, from, axis int) (Status, int16, armFail) {
 	ed := s.G.Edges[e]
 	pa, pb := s.G.Pos[from], s.G.Pos[ed.Other(from)]
-	if s.cfg.CollisionOn() && !s.chk.MoveFree(pa, pb, s.p.axes[axis]) {
+	if s.cfg.CollisionOn() && !s.moveFree(s.moveKey(e, from), pa, pb, axis) {
 		return StatusHeadCollision, 0, armUnknown
 	}
 	if s.arm == nil {

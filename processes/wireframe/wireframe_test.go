@@ -580,12 +580,24 @@ func rewards(s *Session) []candReward {
 	return out
 }
 
+// rewardTol is the agreement of rewards of one state reached along
+// different histories: the FEA delta path evaluates a candidate against
+// whichever earlier printed state is factorised, so d_max may differ in
+// the last digits (fea TestDeltaMatchesRefactor: ≤ 1e-10 relative).
+const rewardTol = 1e-9
+
+func nearReward(a, b float64) bool {
+	return math.Abs(a-b) <= rewardTol*math.Max(1, math.Max(math.Abs(a), math.Abs(b)))
+}
+
+// equalRewards: the same candidates (target, head axis) with rewards
+// within rewardTol.
 func equalRewards(a, b []candReward) bool {
 	if len(a) != len(b) {
 		return false
 	}
 	for i := range a {
-		if a[i] != b[i] {
+		if a[i].to != b[i].to || a[i].axis != b[i].axis || !nearReward(a[i].r, b[i].r) {
 			return false
 		}
 	}

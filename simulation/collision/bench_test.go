@@ -469,3 +469,59 @@ func BenchmarkWorldQueries(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkLookaheadSearch is the planners' collision pattern: the Bunny
+// printed to 1700 struts; each op applies a branch of 3 struts from the
+// front (a different one each op, cycling over 16), runs the Eq. 6 search
+// for the next 32 struts of the front (both directions, from the axis the
+// previous search chose) and undoes the branch. "checker" searches the
+// world every time, "move-cache" goes through MoveCache (identical
+// answers, TestMoveCacheMatchesChecker). One op = 64 searches.
+func BenchmarkLookaheadSearch(b *testing.B) {
+	bunny := loadBunny(b)
+	const base = 1700
+	for _, cached := range []bool{false, true} {
+		name := "checker"
+		if cached {
+			name = "move-cache"
+		}
+		b.Run(name, func(b *testing.B) {
+			w, c := buildWorld(b, bunny[:base], 0)
+			r := StrutRadiusMM(config.Defaults().Wireframe)
+			mc, err := NewMoveCache(c, 2*len(bunny))
+			if err != nil {
+				b.Fatal(err)
+			}
+			search := func(e, dir int, prev r3.Vector) (Orientation, bool) {
+				a, bb := bunny[e][0], bunny[e][1]
+				if dir == 1 {
+					a, bb = bb, a
+				}
+				if cached {
+					return mc.BestAccept(2*e+dir, a, bb, prev, nil)
+				}
+				return c.BestAccept(a, bb, prev, nil)
+			}
+			defer cpuPerOp(b)()
+			for i := 0; i < b.N; i++ {
+				br := base + 3*(i%16)
+				for k := br; k < br+3; k++ {
+					if err := w.Add(k, bunny[k][0], bunny[k][1], r); err != nil {
+						b.Fatal(err)
+					}
+				}
+				prev := ez
+				for e := br + 3; e < br+35; e++ {
+					for dir := 0; dir < 2; dir++ {
+						if o, ok := search(e, dir, prev); ok {
+							prev = o.Axis
+						}
+					}
+				}
+				for k := br + 2; k >= br; k-- {
+					w.Remove(k)
+				}
+			}
+		})
+	}
+}

@@ -38,7 +38,8 @@ type Checker struct {
 	// strut the slot now holds; a miss falls through to the full test).
 	recent  [4]int32
 	nRecent int
-	noCache bool // benchmarks: disable the blocker cache
+	hitSlot int32 // slot of the strut the last hitSet hit (−1: none / not a strut)
+	noCache bool  // benchmarks: disable the blocker cache
 }
 
 // Orientation is a chosen tool axis.
@@ -121,6 +122,7 @@ func (c *Checker) MoveHit(a, b, axis r3.Vector) (Hit, bool) {
 // hitSet tests the swept head already in c.sh.
 func (c *Checker) hitSet() (Hit, bool) {
 	w, sh, m := c.w, &c.sh, c.clearance
+	c.hitSlot = -1
 	box := sh.Bounds()
 	if w.bed && sh.lowestZ()-w.bedZ <= m {
 		return Hit{Kind: HitBed}, true
@@ -134,6 +136,7 @@ func (c *Checker) hitSet() (Hit, bool) {
 	if !c.noCache {
 		for k := 0; k < c.nRecent; k++ {
 			if slot := c.recent[k]; int(slot) < len(w.slots) && w.slots[slot].live && c.strutHits(&w.slots[slot], box) {
+				c.hitSlot = slot
 				return Hit{Kind: HitStrut, ID: w.slots[slot].id}, true
 			}
 		}
@@ -145,6 +148,7 @@ func (c *Checker) hitSet() (Hit, bool) {
 			return true
 		}
 		found, hit = Hit{Kind: HitStrut, ID: st.id}, true
+		c.hitSlot = slot
 		c.remember(slot)
 		return false
 	})

@@ -37,6 +37,19 @@ type World struct {
 	bed   bool
 	bedZ  float64
 	nLive int
+
+	// add log (for MoveCache): every Add gets the next serial; log lists
+	// the adds in serial order (stale entries of removed struts are
+	// skipped, popped from the top and compacted away). A live strut
+	// with serial s has been in the world without interruption since s.
+	serial    uint64
+	log       []logEntry
+	staticGen uint64 // bumped by AddObstacle
+}
+
+type logEntry struct {
+	slot   int32
+	serial uint64
 }
 
 type strutSlot struct {
@@ -46,6 +59,7 @@ type strutSlot struct {
 	lo, hi [3]int    // grid cells holding the slot
 	id     int
 	live   bool
+	serial uint64 // add serial of the current occupant
 }
 
 type obstacle struct {
@@ -153,9 +167,94 @@ func (w *World) Add(id int, a, b r3.Vector, radiusMM float64) error {
 	s.lo, s.hi = w.grid.cellRange(s.box)
 	w.grid.add(slot, s.lo, s.hi)
 	s.live = true
+	w.serial++
+	s.serial = w.serial
+	w.log = append(w.log, logEntry{slot: slot, serial: w.serial})
 	w.ids[id] = slot
 	w.nLive++
 	return nil
+}
+
+// Serial returns the number of Adds so far: every Add gets the next
+// serial, so a strut present now with serial ≤ Serial() at some earlier
+// time T has been present since then (the basis of incremental caches).
+func (w *World) Serial() uint64 { return w.serial }
+
+// StrutRef names one insertion of a strut (its Add), so a cache can tell
+// the same strut instance from one removed and added again.
+type StrutRef struct {
+	slot   int32
+	serial uint64 // 0 = none
+}
+
+// Ref returns the reference of strut id's current insertion.
+func (w *World) Ref(id int) (StrutRef, bool) {
+	slot, ok := w.ids[id]
+	if !ok {
+		return StrutRef{}, false
+	}
+	return StrutRef{slot: slot, serial: w.slots[slot].serial}, true
+}
+
+// Alive reports whether the insertion r is still in the world.
+func (w *World) Alive(r StrutRef) bool {
+	return r.serial != 0 && w.liveEntry(logEntry{slot: r.slot, serial: r.serial})
+}
+
+// AddedSince visits the struts present now that were added after serial
+// (newest first) until fn returns false. If more than max such struts
+// are present it visits none and returns false (a full query is then
+// cheaper).
+func (w *World) AddedSince(serial uint64, max int, fn func(id int, c Capsule) bool) bool {
+	top := len(w.log)
+	for top > 0 && w.log[top-1].serial > serial {
+		top--
+	}
+	n := 0
+	for _, en := range w.log[top:] {
+		if w.liveEntry(en) {
+			n++
+		}
+	}
+	if n > max {
+		return false
+	}
+	for i := len(w.log) - 1; i >= top; i-- {
+		en := w.log[i]
+		if !w.liveEntry(en) {
+			continue
+		}
+		s := &w.slots[en.slot]
+		if !fn(s.id, Capsule{A: s.a, B: s.b, R: s.r}) {
+			break
+		}
+	}
+	return true
+}
+
+// liveEntry reports whether log entry en is the current occupant of its
+// slot.
+func (w *World) liveEntry(en logEntry) bool {
+	s := &w.slots[en.slot]
+	return s.live && s.serial == en.serial
+}
+
+// trimLog pops stale entries from the top of the add log and compacts it
+// when stale entries dominate (out-of-order removals).
+func (w *World) trimLog() {
+	for n := len(w.log); n > 0 && !w.liveEntry(w.log[n-1]); n-- {
+		w.log = w.log[:n-1]
+	}
+	if len(w.log) > 2*w.nLive+64 {
+		k := 0
+		for _, en := range w.log {
+			if w.liveEntry(en) {
+				w.log[k] = en
+				k++
+			}
+		}
+		w.log = w.log[:k]
+	}
 }
 
 // fit makes the grid cover box, growing it around everything inserted so
@@ -196,6 +295,7 @@ func (w *World) Remove(id int) bool {
 	delete(w.ids, id)
 	w.free = append(w.free, slot)
 	w.nLive--
+	w.trimLog()
 	return true
 }
 
@@ -246,6 +346,7 @@ func (w *World) AddObstacle(name string, s Shape) (int, error) {
 		return 0, fmt.Errorf("%w: obstacle %q is empty", ErrBadInput, name)
 	}
 	w.obst = append(w.obst, obstacle{name: name, s: s, box: b})
+	w.staticGen++
 	return len(w.obst) - 1, nil
 }
 

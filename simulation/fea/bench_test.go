@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"syscall"
 	"testing"
@@ -177,25 +178,29 @@ func runDecisions(b *testing.B, s *Session, ds []decision, window bool) {
 	}
 }
 
-// BenchmarkCandidate compares the incremental methods per candidate.
+// BenchmarkCandidate compares the incremental methods per candidate
+// ("woodbury" is the default session, whose printed sets after each Add
+// go through the delta path; "woodbury-per-state" factorises each).
 func BenchmarkCandidate(b *testing.B) {
 	for _, m := range benchModels {
 		for _, pct := range []int{30, 60} {
 			for _, meth := range []struct {
-				name   string
-				method Incremental
-				window bool
+				name     string
+				method   Incremental
+				window   bool
+				maxDelta int
 			}{
-				{"refactor", Refactor, false},
-				{"warm-pcg", WarmPCG, false},
-				{"woodbury", Woodbury, false},
-				{"lsg-local", Woodbury, true},
+				{"refactor", Refactor, false, 0},
+				{"warm-pcg", WarmPCG, false, 0},
+				{"woodbury", Woodbury, false, 0}, // default: delta path on
+				{"woodbury-per-state", Woodbury, false, -1},
+				{"lsg-local", Woodbury, true, 0},
 			} {
 				b.Run(fmt.Sprintf("%s/%d%%/%s", m.name, pct, meth.name), func(b *testing.B) {
 					bs := benchLoad(b, m.path)
 					k := len(bs.order) * pct / 100
 					ds := bs.decisions(k, benchDecisions, 4)
-					s, err := bs.f.NewSession(SelfWeight(), SessionOptions{Method: meth.method})
+					s, err := bs.f.NewSession(SelfWeight(), SessionOptions{Method: meth.method, MaxDelta: meth.maxDelta})
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -382,6 +387,88 @@ func BenchmarkLSGAccuracy(b *testing.B) {
 				b.ReportMetric(float64(same)/float64(max(nDec, 1)), "same-choice")
 				b.ReportMetric(float64(nDev), "candidates")
 			})
+		}
+	}
+}
+
+// BenchmarkLookahead is the planners' FEA pattern: at every decision a
+// look-ahead tree (depth 3, the first 3 stable candidates expanded per
+// level) is applied and undone, and every candidate at every tree node is
+// evaluated; then the decision's strut is printed. One op = one candidate
+// evaluation. "per-state" factorises every printed set of the tree
+// (MaxDelta −1, the Woodbury path before the delta path), "delta" is the
+// default (bordered update of a cached prefix state), "refactor"
+// factorises every "set + candidate".
+func BenchmarkLookahead(b *testing.B) {
+	for _, m := range benchModels {
+		for _, pct := range []int{30, 60} {
+			for _, meth := range []struct {
+				name string
+				opt  SessionOptions
+			}{
+				{"per-state", SessionOptions{MaxDelta: -1}},
+				{"delta", SessionOptions{}},
+				{"refactor", SessionOptions{Method: Refactor}},
+			} {
+				b.Run(fmt.Sprintf("%s/%d%%/%s", m.name, pct, meth.name), func(b *testing.B) {
+					bs := benchLoad(b, m.path)
+					k := len(bs.order) * pct / 100
+					s, err := bs.f.NewSession(SelfWeight(), meth.opt)
+					if err != nil {
+						b.Fatal(err)
+					}
+					for _, e := range bs.order[:k] {
+						if err := s.Add(e); err != nil {
+							b.Fatal(err)
+						}
+					}
+					f := bs.f
+					// stable candidates at the ends of the last printed strut
+					cands := func(last int) []int {
+						var out []int
+						for _, v := range []int{f.Elems[last].A, f.Elems[last].B} {
+							f.Incident(v, func(e, _ int) {
+								if !s.Printed(e) && !slices.Contains(out, e) {
+									out = append(out, e)
+								}
+							})
+						}
+						return out
+					}
+					sink, done := 0.0, 0
+					var walk func(last, depth int)
+					walk = func(last, depth int) {
+						expanded := 0
+						for _, c := range cands(last) {
+							d, err := s.WithCandidate(c)
+							if err != nil {
+								continue
+							}
+							sink += d
+							done++
+							if depth > 1 && expanded < 3 {
+								expanded++
+								s.Add(c)
+								walk(c, depth-1)
+								s.Remove(c)
+							}
+						}
+					}
+					b.ResetTimer()
+					clk := startCPU()
+					i := k
+					for done < b.N && i < len(bs.order) {
+						walk(bs.order[i-1], 3)
+						s.Add(bs.order[i])
+						i++
+					}
+					clk.report(b, done)
+					b.ReportMetric(float64(done)/float64(max(1, i-k)), "evals/decision")
+					if math.IsNaN(sink) {
+						b.Fatal("NaN")
+					}
+				})
+			}
 		}
 	}
 }

@@ -55,6 +55,7 @@ type system struct {
 	iw1, iw2, iw3, slot []int32
 	uf                  []int32 // union-find parent per node
 	ufAnch              []bool
+	nz                  []bool // solveBlock6: blocks that may be non-zero
 }
 
 func newSystem(f *Frame) *system {
@@ -619,7 +620,17 @@ func growF(b []float64, n int) []float64 { return grow(b, n) }
 // used by the incremental queries.
 func (s *system) solveBlock6(X []float64) {
 	nb := s.nb
+	// forward substitution touches only positions reachable from the
+	// non-zero blocks of X (for one node's columns: its elimination-tree
+	// path); zero blocks are skipped, which changes no value
+	s.nz = grow(s.nz, nb)
 	for j := 0; j < nb; j++ {
+		s.nz[j] = !allZero36(X[j*36 : j*36+36])
+	}
+	for j := 0; j < nb; j++ {
+		if !s.nz[j] {
+			continue
+		}
 		xj := X[j*36 : j*36+36]
 		lj := s.ld[j*36 : j*36+36]
 		for r := 1; r < 6; r++ {
@@ -636,6 +647,7 @@ func (s *system) solveBlock6(X []float64) {
 		for q := s.colPtr[j]; q < s.colPtr[j+1]; q++ {
 			i := int(s.rowIdx[q])
 			mulSub6(X[i*36:i*36+36], s.lx[int(q)*36:int(q)*36+36], xj)
+			s.nz[i] = true
 		}
 	}
 	for j := 0; j < nb; j++ {
@@ -666,6 +678,15 @@ func (s *system) solveBlock6(X []float64) {
 			}
 		}
 	}
+}
+
+func allZero36(x []float64) bool {
+	for _, v := range x[:36] {
+		if v != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // mulSubT6 computes dst -= aᵀ·m for 6×6 row-major blocks.

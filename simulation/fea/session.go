@@ -56,6 +56,16 @@ type SessionOptions struct {
 	// NodeColumns is how many nodes' K⁻¹ columns each state caches for
 	// Woodbury queries (0 = 16).
 	NodeColumns int
+	// MaxDelta (Woodbury only) lets WithCandidate on a printed set without
+	// a factorisation of its own use a cached state that lacks at most
+	// this many of its struts (bordered update, see delta.go) instead of
+	// factorising it; without one, the prefix MaxDelta/2 struts back is
+	// factorised for the sets that follow. 0 = 8, < 0 = off (factorise
+	// every printed set).
+	MaxDelta int
+	// DeltaColumns is the node-column cache per state when the delta path
+	// is on (0 = 64; at least NodeColumns).
+	DeltaColumns int
 }
 
 // Session is the incremental gravity analysis of a growing printed set of
@@ -99,6 +109,15 @@ type Session struct {
 	pcg pcgState
 
 	local *Session // reused by Local
+
+	// delta path: prefix hashes of list (prefix[k] = hash of list[:k],
+	// the first prefixN valid) and scratch
+	prefix  []uint64
+	prefixN int
+	ds      deltaScratch
+	// deltaHits counts WithCandidate answers from the delta path (tests)
+	deltaHits int
+	noPrune   bool // tests: sweep every node in the delta path
 }
 
 // state is the analysis of one printed set.
@@ -115,6 +134,11 @@ type state struct {
 	zOwner []int32 // slot → position, −1
 	zUse   []uint64
 	zData  [][]float64
+	// zNorm[slot][q]: Frobenius norm of the translation rows (3×6) of
+	// node q in the slot's columns; uNorm[q]: |translation of u| at q
+	// (bounds for the delta path's sweep)
+	zNorm  [][]float64
+	uNorm  []float64
 	zClock uint64
 	valid  bool
 }
@@ -137,6 +161,12 @@ func (f *Frame) NewSession(lc LoadCase, opt SessionOptions) (*Session, error) {
 	}
 	if opt.PCGTol <= 0 {
 		opt.PCGTol = 1e-8
+	}
+	if opt.MaxDelta == 0 {
+		opt.MaxDelta = defaultMaxDelta
+	}
+	if opt.DeltaColumns <= 0 {
+		opt.DeltaColumns = defaultDeltaColumns
 	}
 	s := &Session{f: f, opt: opt, lc: lc, loads: newLoadMap(f, &lc), rank: rank,
 		printed: make([]bool, f.NumElems()), where: make([]int32, f.NumElems())}
@@ -204,6 +234,7 @@ func (s *Session) Remove(e int) error {
 		return fmt.Errorf("fea: element %d is not printed", e)
 	}
 	i := s.where[e]
+	s.prefixN = min(s.prefixN, int(i)+1)
 	last := s.list[len(s.list)-1]
 	s.list[i] = last
 	s.where[last] = i
@@ -302,6 +333,11 @@ func (s *Session) analyse(st *state) error {
 	}
 	sys.solve(st.u)
 	st.maxM, st.maxNode = maxTranslation(st.u, sys.node)
+	st.uNorm = growF(st.uNorm, sys.nb)
+	for q := range st.uNorm {
+		x, y, z := st.u[q*6], st.u[q*6+1], st.u[q*6+2]
+		st.uNorm[q] = math.Sqrt(x*x + y*y + z*z)
+	}
 	st.zSlot = grow(st.zSlot, sys.nb)
 	for i := range st.zSlot {
 		st.zSlot[i] = -1
@@ -333,6 +369,7 @@ func (st *state) zcols(p int32, capSlots int) []float64 {
 	var sl int32
 	if len(st.zData) < capSlots {
 		st.zData = append(st.zData, nil)
+		st.zNorm = append(st.zNorm, nil)
 		st.zOwner = append(st.zOwner, -1)
 		st.zUse = append(st.zUse, 0)
 		sl = int32(len(st.zData) - 1)
@@ -356,6 +393,15 @@ func (st *state) zcols(p int32, capSlots int) []float64 {
 	}
 	st.sys.solveBlock6(X)
 	st.zData[sl] = X
+	zn := growF(st.zNorm[sl], nb)
+	for q := range zn {
+		t := 0.0
+		for _, v := range X[q*36 : q*36+18] {
+			t += v * v
+		}
+		zn[q] = math.Sqrt(t)
+	}
+	st.zNorm[sl] = zn
 	st.zOwner[sl] = p
 	st.zSlot[p] = sl
 	st.zUse[sl] = st.zClock
@@ -401,6 +447,9 @@ func (s *Session) WithCandidate(e int) (float64, error) {
 		return s.direct(e)
 	case WarmPCG:
 		return s.pcgCandidate(e)
+	}
+	if d, ok := s.deltaCandidate(e); ok {
+		return d, nil
 	}
 	st := s.ensureState()
 	if st.err != nil {

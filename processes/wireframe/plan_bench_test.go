@@ -1,0 +1,61 @@
+package wireframe
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"hash/fnv"
+	"testing"
+
+	"fabcell/planners"
+	_ "fabcell/planners/baseline"
+)
+
+var (
+	planModel = flag.String("wf.model", femurPath, "BenchmarkPlan: model file")
+	planMoves = flag.Int("wf.moves", 0, "BenchmarkPlan: stop after this many moves (0 = complete plan)")
+)
+
+// BenchmarkPlan runs whole plans (default config, ring 4, seed 1) with the
+// planners that share the process's reward: LSG-DQN and the bfs baseline.
+// It is the end-to-end measure of where wire-frame planning time goes
+// (profile with -cpuprofile: fea.Session.WithCandidate and
+// collision.Checker.BestAccept dominate). One op = one plan of the model
+// given by -wf.model (default Femur), cut after -wf.moves moves if set;
+// the print order's FNV hash is reported so runs can be compared for
+// identical plans.
+func BenchmarkPlan(b *testing.B) {
+	for _, planner := range []string{"lsg-dqn", "bfs"} {
+		b.Run(planner, func(b *testing.B) {
+			cfg := defaults()
+			cfg.Planner.Ring, cfg.Planner.Seed = 4, 1
+			p := newProc(b, cfg)
+			g := load(b, p, *planModel)
+			for i := 0; i < b.N; i++ {
+				s := open(b, p, g)
+				pl, err := planners.NewPlanner(planner, planners.Options{Config: cfg.Planner, Process: p})
+				if err != nil {
+					b.Fatal(err)
+				}
+				ctx, cancel := context.WithCancel(context.Background())
+				n := 0
+				_, err = planners.Run(ctx, pl, s, func(int, int) {
+					if n++; *planMoves > 0 && n >= *planMoves {
+						cancel()
+					}
+				})
+				cancel()
+				if err != nil && *planMoves == 0 {
+					b.Fatal(err)
+				}
+				if i == 0 {
+					h := fnv.New64a()
+					for _, e := range printOrder(s) {
+						fmt.Fprintf(h, "%d,", e)
+					}
+					b.ReportMetric(float64(h.Sum64()%1e6), "order-hash6")
+				}
+			}
+		})
+	}
+}
