@@ -556,6 +556,25 @@ type LPBFProcess struct {
 	// track is about to heat. 0..1000; default 2 (README "LPBF": without
 	// it lanze#70's peak rose above the baselines').
 	JumpMinRadii float64 `yaml:"jump_min_radii"`
+	// ThinWidthPX is the thin tie-break: on pixels of local width ≤
+	// ThinWidthPX (in no (ThinWidthPX+1)² square of layer pixels), ties of
+	// the fewest-neighbours rule go to the neighbours with the fewest
+	// unvisited pixels among their eight neighbours, so a thin feature is
+	// scanned across (serpentine), leaving nothing beside the track.
+	// 0 = off, 0..2; default 2 (README "LPBF": the 2-px walls).
+	ThinWidthPX int `yaml:"thin_width_px"`
+	// LineRunPX is the line rule: on 1-px lines (pixels in no 2 × 2
+	// square) the laser scans runs of at most LineRunPX pixels, then jumps
+	// (§11) to the coolest unvisited pixel — pixels with no scanned pixel
+	// in their kernel disc first, at least LineJumpRadii kernel radii away
+	// — and may split a line there, so a 1-px loop is scanned in short
+	// runs spread over it (no heat stacking at its corners). 0 = off,
+	// 0..1000; default 2 (README "LPBF": the 1-px loops box#300/#600/#1000).
+	LineRunPX int `yaml:"line_run_px"`
+	// LineJumpRadii replaces JumpMinRadii for the line rule's jumps: with
+	// JumpTarget "nearest" their targets closer than LineJumpRadii kernel
+	// radii rank after all farther ones. 0..1000; default 4.
+	LineJumpRadii float64 `yaml:"line_jump_radii"`
 
 	// ChessboardIslandMM is the island size of the chessboard baseline.
 	// ChessboardOrder is the island order: "checkerboard" (all islands of
@@ -604,6 +623,9 @@ func (l *LPBFProcess) applyDefaults() {
 	def(&l.ReheatJump, 1)
 	def(&l.JumpTarget, "nearest")
 	def(&l.JumpMinRadii, 2)
+	def(&l.ThinWidthPX, 2)
+	def(&l.LineRunPX, 2)
+	def(&l.LineJumpRadii, 4)
 	def(&l.ChessboardIslandMM, 5)
 	def(&l.ChessboardOrder, "checkerboard")
 	def(&l.FieldSizeMM, 250)
@@ -649,6 +671,9 @@ func (l LPBFProcess) validate(v *validator) {
 	v.oneOf("lpbf.warnsdorff", l.Warnsdorff, "off", "mask")
 	v.oneOf("lpbf.jump_target", l.JumpTarget, "farthest", "nearest")
 	v.within("lpbf.jump_min_radii", l.JumpMinRadii, 0, 1000)
+	v.within("lpbf.thin_width_px", float64(l.ThinWidthPX), 0, 2)
+	v.within("lpbf.line_run_px", float64(l.LineRunPX), 0, 1000)
+	v.within("lpbf.line_jump_radii", l.LineJumpRadii, 0, 1000)
 	v.within("lpbf.stranding_penalty", l.StrandingPenalty, 0, 1000)
 	v.oneOf("lpbf.reward_heat", l.RewardHeat, "capped", "residual")
 	v.within("lpbf.hot_area_weight", l.HotAreaWeight, 0, 1000)

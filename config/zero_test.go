@@ -25,6 +25,9 @@ lpbf:
   stranding_penalty: 0
   hot_area_weight: 0
   reheat_jump: 0
+  thin_width_px: 0
+  line_run_px: 0
+  line_jump_radii: 0
 `))
 	if err != nil {
 		t.Fatal(err)
@@ -35,6 +38,9 @@ lpbf:
 	if c.LPBF.MaxResidualHeat != 0 || c.LPBF.StrandingPenalty != 0 || c.LPBF.Stranding != "mask" || c.LPBF.HotAreaWeight != 0 || c.LPBF.ReheatJump != 0 {
 		t.Fatalf("lpbf: hot-spot rule %g, stranding %q/%g, hot-area weight %g, reheat jump %d; want 0 (off as written), default mask, 0, 0, 0",
 			c.LPBF.MaxResidualHeat, c.LPBF.Stranding, c.LPBF.StrandingPenalty, c.LPBF.HotAreaWeight, c.LPBF.ReheatJump)
+	}
+	if c.LPBF.ThinWidthPX != 0 || c.LPBF.LineRunPX != 0 || c.LPBF.LineJumpRadii != 0 {
+		t.Fatalf("lpbf: thin_width_px %d, line_run_px %d, line_jump_radii %g; want 0 (off as written)", c.LPBF.ThinWidthPX, c.LPBF.LineRunPX, c.LPBF.LineJumpRadii)
 	}
 	// omitted keys keep defaults; derived limit follows the nozzle
 	if c.MQTT.KeepAliveS != 30 || c.Safety.MaxDisplacementMM != 0.4 {

@@ -2,6 +2,7 @@ package lpbf
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"testing"
 
 	"fabcell/config"
@@ -67,7 +68,9 @@ func TestChessboardOrder(t *testing.T) {
 
 // Every planner registered for LPBF, on every test layer, scans each pixel
 // exactly once — checked on the plan file (JSON) as `fabcell plan` writes
-// it. lsg-dqn is checked in package compare.
+// it. lsg-dqn is checked in package compare. The layers run as parallel
+// subtests (the process is immutable; each subtest has its own graph and
+// sessions), so the test takes about half the wall time on two free cores.
 func TestEachPixelOnce(t *testing.T) {
 	p := testProcess(t, nil)
 	layers := []string{bracketPNG, hookPNG, cylinderCLI + "#0", cylinderCLI + "#5", lanzeCLI + "#0", boxCLI + "#101"}
@@ -75,40 +78,47 @@ func TestEachPixelOnce(t *testing.T) {
 		layers = append(layers, bracket20k)
 	}
 	for _, path := range layers {
-		g := load(t, p, path)
-		for _, name := range []string{"zigzag", "chessboard", "greedy"} {
-			s := session(t, p, g)
-			moves := plan(t, p, name, s, config.Defaults().Planner)
-			res := &planners.Result{Process: "lpbf", Planner: name, Model: path, Graph: g, Session: s, Moves: moves, Metrics: s.Metrics()}
-			data, err := json.Marshal(planners.NewPlanFile(res, 0, 1))
-			if err != nil {
-				t.Fatal(err)
-			}
-			order, pmoves, err := planners.ParseOrder(path, data)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(order) != g.NumNodes() || len(pmoves) != g.NumNodes()-1 {
-				t.Fatalf("%s %s: path of %d for %d pixels", path, name, len(order), g.NumNodes())
-			}
-			seen := make([]bool, g.NumNodes())
-			for _, v := range order {
-				if v < 0 || v >= g.NumNodes() || seen[v] {
-					t.Fatalf("%s %s: pixel %d out of range or twice", path, name, v)
-				}
-				seen[v] = true
-			}
-			for i, m := range pmoves {
-				if m.From != order[i] || m.To != order[i+1] || (m.Kind == planners.Jump) != (m.Edge < 0) || m.Kind == planners.Travel {
-					t.Fatalf("%s %s: move %d %+v", path, name, i, m)
-				}
-			}
-			if res.Metrics["complete"] != 1 || res.Metrics["revisits"] != 0 {
-				t.Fatalf("%s %s: metrics %v", path, name, res.Metrics)
-			}
-			t.Logf("%-60s %-10s %6d px  hot %.3g mm²  peak %.3f  residual p95 %.3f  %4.0f jumps  %.3f s", path, name, g.NumNodes(),
-				res.Metrics["hot_area_mm2"], res.Metrics["peak_temperature"], res.Metrics["residual_heat_p95"], res.Metrics["jumps"], res.Metrics["scan_time_s"])
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			t.Parallel()
+			eachPixelOnce(t, p, path)
+		})
+	}
+}
+
+func eachPixelOnce(t *testing.T, p *Process, path string) {
+	g := load(t, p, path)
+	for _, name := range []string{"zigzag", "chessboard", "greedy"} {
+		s := session(t, p, g)
+		moves := plan(t, p, name, s, config.Defaults().Planner)
+		res := &planners.Result{Process: "lpbf", Planner: name, Model: path, Graph: g, Session: s, Moves: moves, Metrics: s.Metrics()}
+		data, err := json.Marshal(planners.NewPlanFile(res, 0, 1))
+		if err != nil {
+			t.Fatal(err)
 		}
+		order, pmoves, err := planners.ParseOrder(path, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(order) != g.NumNodes() || len(pmoves) != g.NumNodes()-1 {
+			t.Fatalf("%s %s: path of %d for %d pixels", path, name, len(order), g.NumNodes())
+		}
+		seen := make([]bool, g.NumNodes())
+		for _, v := range order {
+			if v < 0 || v >= g.NumNodes() || seen[v] {
+				t.Fatalf("%s %s: pixel %d out of range or twice", path, name, v)
+			}
+			seen[v] = true
+		}
+		for i, m := range pmoves {
+			if m.From != order[i] || m.To != order[i+1] || (m.Kind == planners.Jump) != (m.Edge < 0) || m.Kind == planners.Travel {
+				t.Fatalf("%s %s: move %d %+v", path, name, i, m)
+			}
+		}
+		if res.Metrics["complete"] != 1 || res.Metrics["revisits"] != 0 {
+			t.Fatalf("%s %s: metrics %v", path, name, res.Metrics)
+		}
+		t.Logf("%-60s %-10s %6d px  hot %.3g mm²  peak %.3f  residual p95 %.3f  %4.0f jumps  %.3f s", path, name, g.NumNodes(),
+			res.Metrics["hot_area_mm2"], res.Metrics["peak_temperature"], res.Metrics["residual_heat_p95"], res.Metrics["jumps"], res.Metrics["scan_time_s"])
 	}
 }
 

@@ -60,7 +60,7 @@
 // move looks equally hot, so a planner that follows it can curl around a
 // pixel, heat it from all sides and enter it last — the peak residual heat
 // (peak_temperature) of the plain Eq. 13 planner was the highest of all
-// planners on 7 of the 9 README layers. Six rules of the session, set in
+// planners on 7 of the 9 README layers. Eight rules of the session, set in
 // the lpbf configuration, address that and the hot area; they change which moves the
 // session offers and what it rewards, so every planner that drives the
 // session follows them (lsg-dqn, and greedy as its one-step version, bfs,
@@ -131,11 +131,46 @@
 //     of scan time (README "LPBF"); without the minimum distance jumps
 //     landed beside pieces the track was about to reheat (lanze#70's peak
 //     rose above the baselines'). "farthest" restores the release.
+//   - Local width: the session classes every pixel once per layer by the
+//     largest square of layer pixels that contains it — width 1 (in no
+//     2 × 2 square: 1-px lines, their corners and ends), width 2 (in a
+//     2 × 2 but no 3 × 3 square: 2-px walls) or wider. The two thin
+//     rules below read only this class and the thermal state, never the
+//     layer's name or size. Cost O(13·pixels) per session.
+//   - Thin tie-break (lpbf.thin_width_px, default 2, 0 = off): when the
+//     laser's pixel has local width ≤ thin_width_px, ties of the
+//     fewest-neighbours rule go to the neighbours with the fewest
+//     unvisited pixels among their eight side and corner neighbours. On a
+//     2-px wall the fewest-neighbours rule alone ties "along" and
+//     "across" once the laser has landed mid-wall, and lsg-dqn went along,
+//     leaving the other row to be scanned later beside cooled pixels
+//     (every pixel of it reheats one: 1-px distance gives 0.585 H_max,
+//     above the 0.5 hot threshold); the tie-break takes the pixel the
+//     track would otherwise leave behind, so the wall is scanned across in
+//     serpentine blocks that the hot-spot rule ends (jumps to cool
+//     material). O(1) per Candidates call.
+//   - Line rule (lpbf.line_run_px = R, default 2, 0 = off;
+//     lpbf.line_jump_radii, default 4): on a 1-px line the laser scans
+//     runs of at most R pixels of width 1, then no scan step is offered
+//     (while another unvisited pixel is left) and it jumps — to the
+//     coolest unvisited pixel, virgin pixels first, the nearest at least
+//     line_jump_radii kernel radii away, and here a pixel that splits a
+//     line is allowed (splitting lines is the point). Short runs spread
+//     over the line like chessboard islands chosen by the thermal field:
+//     a turn or a run into pixels the kernel has preheated is where heat
+//     stacks on a 1-px line (residual 1.145 H_max at every corner of a
+//     loop; 0.88 in a straight run), and the runs placed later start and
+//     end beside pixels that have cooled for a lap. The run is read from
+//     the move history (O(R), nothing to undo). Costs jumps: about one per
+//     R pixels of 1-px line (box#300: 753 on 1,354 pixels).
 //
 // The defaults of the first three rules come from the README comparison
 // (one run, nine layers); the hot-area term and its weight were checked
 // on the held-out layers as well (package masks, HeldOut; compare -layers
-// heldout).
+// heldout). The thin tie-break and the line rule were chosen on synthetic
+// 2-px walls (20–401 px long) and 1-px loops, lines, grids and combs
+// (thin_test.go and the measurements in the README), then checked on the
+// 40 table and held-out layers.
 // With the rules off the session is Eq. 13 and §11 exactly as above.
 //
 // # Metrics

@@ -24,6 +24,7 @@ func rulesProcess(t *testing.T, maxResid float64, stranding, rewardHeat string) 
 		c.LPBF.RewardHeat = rewardHeat
 		c.LPBF.HotAreaWeight = 0
 		c.LPBF.Warnsdorff, c.LPBF.ReheatJump, c.LPBF.JumpTarget = "off", 0, "farthest"
+		c.LPBF.ThinWidthPX, c.LPBF.LineRunPX = 0, 0
 	})
 }
 
@@ -270,7 +271,7 @@ func TestStrandingRule(t *testing.T) {
 	// penalty: the stranding move loses stranding_penalty·h_max
 	p := testProcess(t, func(c *config.Cell) {
 		c.LPBF.MaxResidualHeat, c.LPBF.Stranding, c.LPBF.StrandingPenalty, c.LPBF.HMax, c.LPBF.HotAreaWeight = 0, "penalty", 0.75, 2, 0
-		c.LPBF.Warnsdorff, c.LPBF.ReheatJump = "off", 0
+		c.LPBF.Warnsdorff, c.LPBF.ReheatJump, c.LPBF.ThinWidthPX, c.LPBF.LineRunPX = "off", 0, 0, 0
 	})
 	s, _, on = notch(t, p)
 	if got := targets(s.Candidates(nil)); len(got) != 2 {
@@ -541,6 +542,7 @@ func TestReheatRule(t *testing.T) {
 		mk := func(rj int) *Process {
 			return testProcess(t, func(c *config.Cell) {
 				c.LPBF.MaxResidualHeat, c.LPBF.Stranding, c.LPBF.HotAreaWeight, c.LPBF.ReheatJump = 0, "off", 0, rj
+				c.LPBF.ThinWidthPX, c.LPBF.LineRunPX = 0, 0
 			})
 		}
 		p, p0 := mk(m), mk(0)
@@ -689,6 +691,7 @@ func TestWarnsdorffRule(t *testing.T) {
 	for _, thr := range []float64{0, 1.2} {
 		p := testProcess(t, func(c *config.Cell) {
 			c.LPBF.MaxResidualHeat, c.LPBF.Stranding, c.LPBF.Warnsdorff, c.LPBF.ReheatJump = thr, "off", "mask", 0
+			c.LPBF.ThinWidthPX, c.LPBF.LineRunPX = 0, 0 // plain fewest-neighbours rule (TestThinTieBreak has the tie-break)
 		})
 		rng := rand.New(rand.NewPCG(5, uint64(thr*10)))
 		narrowed, hotJumps := 0, 0
@@ -776,6 +779,7 @@ func TestJumpTargetRule(t *testing.T) {
 	for _, target := range []string{"farthest", "nearest"} {
 		p := testProcess(t, func(c *config.Cell) {
 			c.LPBF.MaxResidualHeat, c.LPBF.RewardHeat, c.LPBF.ReheatJump, c.LPBF.JumpTarget = 0, "residual", 1, target
+			c.LPBF.LineRunPX = 0
 		})
 		rMM := p.cfg.LPBF.HeatRadiusFactor * p.cfg.LPBF.SpacingMM
 		minD := p.cfg.LPBF.JumpMinRadii * rMM
@@ -876,7 +880,7 @@ func TestJumpTargetRule(t *testing.T) {
 func TestJumpPrefersVirginPixels(t *testing.T) {
 	g := maskGraph(t, 200, 2, func(c, r int) bool { return true })
 	for _, rj := range []int{1, 0} {
-		p := testProcess(t, func(c *config.Cell) { c.LPBF.ReheatJump, c.LPBF.JumpTarget = rj, "farthest" })
+		p := testProcess(t, func(c *config.Cell) { c.LPBF.ReheatJump, c.LPBF.JumpTarget, c.LPBF.LineRunPX = rj, "farthest", 0 })
 		s := session(t, p, g)
 		if err := s.Begin(node(t, s, 0, 0)); err != nil {
 			t.Fatal(err)

@@ -13,11 +13,13 @@ import (
 // residual-heat field when a session rule reads it (package comment,
 // "Session rules"), and the list of unvisited pixels for the jump rule.
 // Apply and Undo cost O(active set of the fields), independent of the
-// layer size (plus O(kernel disc) with the reheat rule); Reward is O(1)
-// (O(active set) with the hot-area term); Candidates is O(1), O(active
-// set) per candidate with the reheat rule or when every neighbour is above
-// the hot-spot threshold, O(unvisited pixels) when every candidate
-// reheats; Jump is O(unvisited pixels).
+// layer size (plus O(kernel disc) with the reheat or line rule); Reward
+// is O(1) (O(active set) with the hot-area term); Candidates is O(1)
+// (O(lpbf.line_run_px) with the line rule), O(active set) per candidate
+// with the reheat rule or when every neighbour is above the hot-spot
+// threshold, O(unvisited pixels) when every candidate reheats; Jump is
+// O(unvisited pixels). Building a session classes the pixels by local
+// width once (O(pixels)) when a thin rule is on.
 type Session struct {
 	*planners.Tracker
 	proc  *Process
@@ -37,9 +39,14 @@ type Session struct {
 	// with it; thermal.Field.NewResidual), nil when no rule reads it.
 	resid *thermal.Field
 	// near counts, per pixel, the scanned pixels inside its kernel disc
-	// (reheat rule: jumps prefer pixels with none); nil when the rule is off.
+	// (reheat and line rules: jumps prefer pixels with none); nil when
+	// both rules are off.
 	near    []int32
 	discOff [][2]int32 // lattice offsets of the kernel disc, centre excluded
+	// width is the local width class of every pixel (localWidth): 1 on
+	// 1-px lines, 2 on 2-px features, 3 elsewhere; nil when neither the
+	// thin tie-break nor the line rule is on.
+	width []uint8
 }
 
 // rules are the session rules of the lpbf configuration, fabcell
@@ -60,6 +67,9 @@ type rules struct {
 	warnsdorff    bool    // offer only the steps onto neighbours with the fewest unvisited neighbours
 	jumpNear      bool    // among equally cool jump targets, the nearest (not the farthest)
 	jumpMinD2     float64 // with jumpNear: targets closer than this (squared, mm²) come after the others
+	thinWidth     int     // thin tie-break: on pixels of local width ≤ this, fewest-neighbours ties go to the fewest free 8-neighbours; 0 = off
+	lineRun       int     // line rule: on 1-px lines, jump after runs of this many pixels (the jump may split a line); 0 = off
+	lineJumpMinD2 float64 // line rule: with jumpNear, its targets closer than this (squared, mm²) come after the others
 }
 
 type strandMode uint8
@@ -74,9 +84,12 @@ func rulesFromConfig(p *Process) rules {
 	c, h := p.cfg.LPBF, p.tp.HMax
 	r := rules{maxResid: c.MaxResidualHeat * h, strandPenalty: c.StrandingPenalty * h, residReward: c.RewardHeat == "residual",
 		hotWeight: c.HotAreaWeight * h, hotThr: c.HotThreshold * h,
-		reheatJump: c.ReheatJump, warnsdorff: c.Warnsdorff == "mask", jumpNear: c.JumpTarget == "nearest"}
+		reheatJump: c.ReheatJump, warnsdorff: c.Warnsdorff == "mask", jumpNear: c.JumpTarget == "nearest",
+		thinWidth: c.ThinWidthPX, lineRun: c.LineRunPX}
 	d := c.JumpMinRadii * c.HeatRadiusFactor * c.SpacingMM // kernel radius r = heat_radius_factor × pitch
 	r.jumpMinD2 = d * d
+	d = c.LineJumpRadii * c.HeatRadiusFactor * c.SpacingMM
+	r.lineJumpMinD2 = d * d
 	switch c.Stranding {
 	case "mask":
 		r.strand = strandMask
@@ -102,7 +115,10 @@ func newSession(p *Process, g *graph.Graph, lat *Lattice, f *thermal.Field) *Ses
 	if s.rules.maxResid > 0 || s.rules.residReward {
 		s.resid = f.NewResidual()
 	}
-	if s.rules.reheatJump > 0 {
+	if s.rules.thinWidth > 0 || s.rules.lineRun > 0 {
+		s.width = localWidth(lat)
+	}
+	if s.rules.reheatJump > 0 || s.rules.lineRun > 0 {
 		s.near = make([]int32, g.NumNodes())
 		r := p.cfg.LPBF.HeatRadiusFactor
 		k := int32(math.Ceil(r))
@@ -184,8 +200,12 @@ func (s *Session) addNear(v int, d int32) {
 
 // Candidates implements planners.Session: the unvisited 4-neighbours,
 // filtered by the session rules in this order (package comment, "Session
-// rules"): with the fewest-neighbours rule, only the neighbours with the
-// fewest unvisited neighbours; with the hot-spot rule, neighbours whose
+// rules"): with the line rule, none (a jump) when the laser on a 1-px line
+// has scanned lpbf.line_run_px such pixels in a row and another unvisited
+// pixel is left; with the fewest-neighbours rule, only the neighbours with
+// the fewest unvisited neighbours, and with the thin tie-break, when the
+// laser's pixel has local width ≤ lpbf.thin_width_px, only those of them
+// with the fewest unvisited 8-neighbours; with the hot-spot rule, neighbours whose
 // residual heat exceeds lpbf.max_residual_heat are dropped while a cooler
 // one is left, and none is offered (the planner then jumps, §11) when all
 // are that hot but a cooler unvisited pixel exists elsewhere; with the
@@ -198,6 +218,9 @@ func (s *Session) Candidates(dst []planners.Move) []planners.Move {
 	dst = s.BaseCandidates(dst)
 	if len(dst)-n0 == 0 {
 		return dst
+	}
+	if len(s.unvisited) > len(dst)-n0 && s.lineRunDone() {
+		return dst[:n0] // a run of lpbf.line_run_px pixels along a 1-px line: jump
 	}
 	if s.rules.warnsdorff && len(dst)-n0 > 1 {
 		cur, best := s.Current(), math.MaxInt
@@ -212,6 +235,20 @@ func (s *Session) Candidates(dst []planners.Move) []planners.Move {
 			}
 		}
 		dst = dst[:k]
+		if w := s.rules.thinWidth; w > 0 && int(s.width[cur]) <= w && k-n0 > 1 {
+			best = math.MaxInt
+			for _, m := range dst[n0:] {
+				best = min(best, s.freeDegree8(m.To, cur))
+			}
+			k = n0
+			for _, m := range dst[n0:] {
+				if s.freeDegree8(m.To, cur) == best {
+					dst[k] = m
+					k++
+				}
+			}
+			dst = dst[:k]
+		}
 	}
 	if thr := s.rules.maxResid; thr > 0 {
 		k := n0
@@ -335,6 +372,80 @@ func (s *Session) strands(cur, t int) int {
 		}
 	}
 	return n
+}
+
+// lineRunDone reports whether the line rule ends the laser's run here:
+// the laser is on a 1-px line (local width 1) and the last
+// lpbf.line_run_px pixels it scanned, its own included, have local width 1
+// and were reached by scan steps from one another (the run starts at the
+// layer's first pixel or at a jump target). It reads only the move
+// history, so Apply/Undo need no extra state. Cost O(line_run_px).
+func (s *Session) lineRunDone() bool {
+	r := s.rules.lineRun
+	if r <= 0 || s.width[s.Current()] != 1 {
+		return false
+	}
+	n := 1
+	ms := s.Moves()
+	for i := len(ms) - 1; i >= 0 && n < r; i-- {
+		if m := ms[i]; m.Kind != planners.Print || s.width[m.From] != 1 {
+			break
+		}
+		n++
+	}
+	return n >= r
+}
+
+// freeDegree8 returns the number of unvisited pixels among the eight
+// lattice neighbours of u (sides and corners), except except. Cost O(1).
+func (s *Session) freeDegree8(u, except int) int {
+	l := s.lat
+	c, r := l.Col[u], l.Row[u]
+	n := 0
+	for dr := int32(-1); dr <= 1; dr++ {
+		for dc := int32(-1); dc <= 1; dc++ {
+			if w, ok := l.Node(c+dc, r+dr); ok && w != u && w != except && s.Visits(w) == 0 {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// localWidth returns the local width class of every pixel of the lattice:
+// 3 when the pixel lies in a 3 × 3 square of pixels of the layer, else 2
+// when it lies in a 2 × 2 square, else 1 (a 1-px line, its ends and
+// corners). Cost O(13·pixels).
+func localWidth(l *Lattice) []uint8 {
+	n := len(l.Col)
+	w := make([]uint8, n)
+	for v := range w {
+		w[v] = 1
+	}
+	for _, k := range []int32{2, 3} {
+		for v := 0; v < n; v++ {
+			c, r := l.Col[v], l.Row[v]
+			full := true
+			for dr := int32(0); dr < k && full; dr++ {
+				for dc := int32(0); dc < k; dc++ {
+					if _, ok := l.Node(c+dc, r+dr); !ok {
+						full = false
+						break
+					}
+				}
+			}
+			if !full {
+				continue
+			}
+			for dr := int32(0); dr < k; dr++ {
+				for dc := int32(0); dc < k; dc++ {
+					u, _ := l.Node(c+dc, r+dr)
+					w[u] = max(w[u], uint8(k))
+				}
+			}
+		}
+	}
+	return w
 }
 
 // freeDegree returns the number of unvisited neighbours of u other than
@@ -464,9 +575,10 @@ func (s *Session) Unvisited() int { return len(s.unvisited) }
 // Jump to the coolest unvisited pixel, the farthest one among equally cool
 // pixels (with lpbf.jump_target nearest, the default: the nearest one at
 // least lpbf.jump_min_radii kernel radii away, nearer ones after all
-// others; with the reheat rule,
+// others; with the reheat or the line rule,
 // pixels without a scanned pixel in their kernel disc first), skipping
-// pixels that would split a scan line. "Coolest" reads the residual heat
+// pixels that would split a scan line — except when the line rule ended
+// the run (Candidates), whose jumps split 1-px lines on purpose. "Coolest" reads the residual heat
 // when the session keeps it (Residual), the capped field otherwise. With
 // the hot-spot rule a splitting pixel at or below the threshold is
 // preferred to a hotter non-splitting one.
@@ -485,6 +597,13 @@ func (s *Session) Jump() []planners.Move {
 		v    int32
 		near bool
 	}
+	// The line rule splits 1-px lines on purpose: its jumps may land on a
+	// splitting pixel, at least lpbf.line_jump_radii kernel radii away.
+	lineJump := s.lineRunDone()
+	near, minD2 := s.rules.jumpNear, s.rules.jumpMinD2
+	if lineJump {
+		minD2 = s.rules.lineJumpMinD2
+	}
 	better := func(a, b key) bool { // a before b
 		if a.t != b.t {
 			return a.t < b.t
@@ -492,13 +611,13 @@ func (s *Session) Jump() []planners.Move {
 		if a.near != b.near {
 			return !a.near
 		}
-		if s.rules.jumpNear {
-			if ca, cb := a.d < s.rules.jumpMinD2, b.d < s.rules.jumpMinD2; ca != cb {
+		if near {
+			if ca, cb := a.d < minD2, b.d < minD2; ca != cb {
 				return cb
 			}
 		}
 		if a.d != b.d {
-			return (a.d > b.d) != s.rules.jumpNear
+			return (a.d > b.d) != near
 		}
 		return a.v < b.v
 	}
@@ -514,7 +633,7 @@ func (s *Session) Jump() []planners.Move {
 		if anyK.v < 0 || better(k, anyK) {
 			anyK = k
 		}
-		if (best.v < 0 || better(k, best)) && !s.splitsLine(int(v)) {
+		if (best.v < 0 || better(k, best)) && (lineJump || !s.splitsLine(int(v))) {
 			best = k
 		}
 	}

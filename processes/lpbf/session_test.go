@@ -152,7 +152,7 @@ func TestRewardEq13(t *testing.T) {
 // The jump target is the coolest unvisited pixel, then the farthest, and
 // never a pixel whose two free neighbours are opposite (unless all are).
 func TestJumpRule(t *testing.T) {
-	p := testProcess(t, nil)
+	p := testProcess(t, func(c *config.Cell) { c.LPBF.LineRunPX = 0 }) // §11 alone (the line rule's jumps split lines: TestLineRule)
 	// a 1-pixel line of 41 cells: scan 0..4, jump to 40, scan 40..34
 	g := maskGraph(t, 41, 1, func(c, r int) bool { return true })
 	s := session(t, p, g)
@@ -198,6 +198,7 @@ func TestJumpRule(t *testing.T) {
 func TestStartsAndCandidates(t *testing.T) {
 	p := testProcess(t, func(c *config.Cell) { // base candidates: no session rule filters
 		c.LPBF.MaxResidualHeat, c.LPBF.Stranding, c.LPBF.Warnsdorff, c.LPBF.ReheatJump = 0, "off", "off", 0
+		c.LPBF.LineRunPX = 0
 	})
 	g := maskGraph(t, 5, 4, func(c, r int) bool { return true })
 	s := session(t, p, g)
