@@ -540,8 +540,11 @@ func (mo *Motions) Next(m planners.Move) ([]Step, error) {
 	return out, nil
 }
 
-// Finish returns the epilogue: extruder off, lift above the structure,
-// joint move home.
+// Finish returns the epilogue: extruder off, lift above the structure
+// along the head axis (as a transition's lift: the head then sweeps only
+// the column its last print and retract cleared, plus the region above its
+// top — straight up, a tilted head could sweep into an overhang), joint
+// move home.
 func (mo *Motions) Finish() ([]Step, error) {
 	c := mo.cfg
 	var out []Step
@@ -550,9 +553,8 @@ func (mo *Motions) Finish() ([]Step, error) {
 		s := mo.s
 		ax := s.p.axes[mo.axis]
 		zs := s.maxZ[len(s.maxZ)-1] + c.liftMM + mo.headBelowTipMM(ax)
-		if mo.tip.Z < zs {
-			up := mo.tip
-			up.Z = zs
+		if d := zs - mo.tip.Z; d > 0 {
+			up := mo.tip.Add(ax.Mul(d / ax.Z))
 			st, err := mo.target(StepMoveL, -1, up, mo.axis, mo.yaw, script.Motion{Speed: c.travelV, Accel: c.linA}, "lift")
 			if err != nil {
 				return out, err
