@@ -50,14 +50,19 @@ func TestPlannerFor(t *testing.T) {
 	// untouched keys and other processes keep planner.*
 	want := c.Planner
 	want.PerProcess = PerProcessPlanners{}
-	for _, p := range []string{"wireframe", "travel", "unknown"} {
+	for _, p := range []string{"travel", "unknown"} {
 		if got := c.PlannerFor(p); !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: %+v, want the planner section", p, got)
 		}
 	}
-	// the exact hybrid is on for wire-frames, off for ccf and lpbf
-	if want.ExactMaxLeaves != 256 || l.ExactMaxLeaves != 0 {
-		t.Errorf("exact_max_leaves: planner %d, lpbf %d; want 256, 0", want.ExactMaxLeaves, l.ExactMaxLeaves)
+	// the exact hybrid: 256 by default, 4096 for wire-frames, off for ccf and lpbf
+	w := c.PlannerFor("wireframe")
+	if want.ExactMaxLeaves != 256 || w.ExactMaxLeaves != 4096 || l.ExactMaxLeaves != 0 {
+		t.Errorf("exact_max_leaves: planner %d, wireframe %d, lpbf %d; want 256, 4096, 0", want.ExactMaxLeaves, w.ExactMaxLeaves, l.ExactMaxLeaves)
+	}
+	w.ExactMaxLeaves = want.ExactMaxLeaves
+	if !reflect.DeepEqual(w, want) {
+		t.Errorf("wireframe changed more than its overrides: %+v", w)
 	}
 	cc := c.PlannerFor("ccf")
 	if cc.ExactMaxLeaves != 0 {
@@ -116,8 +121,11 @@ func TestPerProcessParse(t *testing.T) {
 			}
 		}},
 		{"exact_max_leaves: explicit zero kept, process entries win", "planner:\n  exact_max_leaves: 0\n  per_process:\n    ccf:\n      exact_max_leaves: 64\n", func(t *testing.T, c Cell) {
-			if c.Planner.ExactMaxLeaves != 0 || c.PlannerFor("wireframe").ExactMaxLeaves != 0 {
+			if c.Planner.ExactMaxLeaves != 0 || c.PlannerFor("travel").ExactMaxLeaves != 0 {
 				t.Errorf("explicit 0 replaced: %d", c.Planner.ExactMaxLeaves)
+			}
+			if got := c.PlannerFor("wireframe").ExactMaxLeaves; got != 4096 {
+				t.Errorf("wireframe %d: the built-in process entry must win over the top-level key", got)
 			}
 			if c.PlannerFor("ccf").ExactMaxLeaves != 64 || c.PlannerFor("lpbf").ExactMaxLeaves != 0 {
 				t.Errorf("ccf %d lpbf %d", c.PlannerFor("ccf").ExactMaxLeaves, c.PlannerFor("lpbf").ExactMaxLeaves)
