@@ -284,9 +284,7 @@ func (c *Comber) inside(p Vec) bool {
 }
 
 func (c *Comber) cellXY(p Vec) (int, int) {
-	ix := int(math.Floor((p[0] - c.lo[0]) / c.h))
-	iy := int(math.Floor((p[1] - c.lo[1]) / c.h))
-	return min(max(ix, 0), c.nx-1), min(max(iy, 0), c.ny-1)
+	return gridCell(c.lo[0], c.lo[1], c.h, c.nx, c.ny, p)
 }
 
 // Path returns, appended to out, the interior waypoints of a combed travel
@@ -613,63 +611,7 @@ func (c *Comber) legClear(p, q Vec, pEnd, qEnd bool) bool {
 // walk appends the cells the segment p→q passes through, plus the cells
 // diagonal steps only touch at a corner (both neighbours of the step).
 func (c *Comber) walk(p, q Vec, out []int32) []int32 {
-	ix, iy := c.cellXY(p)
-	jx, jy := c.cellXY(q)
-	out = append(out, int32(iy*c.nx+ix))
-	if ix == jx && iy == jy {
-		return out
-	}
-	dx, dy := q[0]-p[0], q[1]-p[1]
-	stepX, stepY := 1, 1
-	if dx < 0 {
-		stepX = -1
-	}
-	if dy < 0 {
-		stepY = -1
-	}
-	inf := math.Inf(1)
-	tMaxX, tMaxY, tDX, tDY := inf, inf, inf, inf
-	if dx != 0 {
-		nb := c.lo[0] + float64(ix)*c.h
-		if stepX > 0 {
-			nb += c.h
-		}
-		tMaxX = (nb - p[0]) / dx
-		tDX = c.h / math.Abs(dx)
-	}
-	if dy != 0 {
-		nb := c.lo[1] + float64(iy)*c.h
-		if stepY > 0 {
-			nb += c.h
-		}
-		tMaxY = (nb - p[1]) / dy
-		tDY = c.h / math.Abs(dy)
-	}
-	limit := abs(jx-ix) + abs(jy-iy) + 2
-	for k := 0; k < limit && (ix != jx || iy != jy); k++ {
-		// Near a corner (the two crossings within rounding of each other)
-		// take both neighbours, so a leg grazing a corner misses no cell.
-		if math.Abs(tMaxX-tMaxY) <= 1e-9 {
-			if nx := ix + stepX; nx >= 0 && nx < c.nx {
-				out = append(out, int32(iy*c.nx+nx))
-			}
-			if ny := iy + stepY; ny >= 0 && ny < c.ny {
-				out = append(out, int32(ny*c.nx+ix))
-			}
-		}
-		if tMaxX < tMaxY {
-			ix += stepX
-			tMaxX += tDX
-		} else {
-			iy += stepY
-			tMaxY += tDY
-		}
-		if ix < 0 || iy < 0 || ix >= c.nx || iy >= c.ny {
-			break
-		}
-		out = append(out, int32(iy*c.nx+ix))
-	}
-	return out
+	return gridWalk(c.lo[0], c.lo[1], c.h, c.nx, c.ny, p, q, true, out)
 }
 
 // distPointSeg is the distance (mm) from p to segment a→b.

@@ -124,16 +124,32 @@ func growInt32(b []int32, n int) []int32 {
 }
 
 func (s *SegIndex) cellOf(p Vec) (int, int) {
-	ix := int(math.Floor((p[0] - s.minX) / s.cell))
-	iy := int(math.Floor((p[1] - s.minY) / s.cell))
-	return min(max(ix, 0), s.nx-1), min(max(iy, 0), s.ny-1)
+	return gridCell(s.minX, s.minY, s.cell, s.nx, s.ny, p)
 }
 
 // walk appends the cells the segment a→b passes through.
 func (s *SegIndex) walk(a, b Vec, out []int32) []int32 {
-	ix, iy := s.cellOf(a)
-	jx, jy := s.cellOf(b)
-	out = append(out, int32(iy*s.nx+ix))
+	return gridWalk(s.minX, s.minY, s.cell, s.nx, s.ny, a, b, false, out)
+}
+
+// gridCell is the cell of p in the uniform grid with origin (minX, minY),
+// square cells of size cell (mm) and nx × ny cells, p clamped into it.
+func gridCell(minX, minY, cell float64, nx, ny int, p Vec) (int, int) {
+	ix := int(math.Floor((p[0] - minX) / cell))
+	iy := int(math.Floor((p[1] - minY) / cell))
+	return min(max(ix, 0), nx-1), min(max(iy, 0), ny-1)
+}
+
+// gridWalk appends the cells (iy·nx + ix) of that grid the segment a→b
+// passes through, in order (Amanatides–Woo). With corners, where a step
+// crosses a cell corner (the two crossings within rounding of each other)
+// both neighbours of the step are appended too, so a segment grazing a
+// corner misses no cell (the comber's clearance raster needs that; the
+// segment index does not).
+func gridWalk(minX, minY, cell float64, nx, ny int, a, b Vec, corners bool, out []int32) []int32 {
+	ix, iy := gridCell(minX, minY, cell, nx, ny, a)
+	jx, jy := gridCell(minX, minY, cell, nx, ny, b)
+	out = append(out, int32(iy*nx+ix))
 	if ix == jx && iy == jy {
 		return out
 	}
@@ -148,23 +164,31 @@ func (s *SegIndex) walk(a, b Vec, out []int32) []int32 {
 	inf := math.Inf(1)
 	tMaxX, tMaxY, tDX, tDY := inf, inf, inf, inf
 	if dx != 0 {
-		nb := s.minX + float64(ix)*s.cell
+		nb := minX + float64(ix)*cell
 		if stepX > 0 {
-			nb += s.cell
+			nb += cell
 		}
 		tMaxX = (nb - a[0]) / dx
-		tDX = s.cell / math.Abs(dx)
+		tDX = cell / math.Abs(dx)
 	}
 	if dy != 0 {
-		nb := s.minY + float64(iy)*s.cell
+		nb := minY + float64(iy)*cell
 		if stepY > 0 {
-			nb += s.cell
+			nb += cell
 		}
 		tMaxY = (nb - a[1]) / dy
-		tDY = s.cell / math.Abs(dy)
+		tDY = cell / math.Abs(dy)
 	}
 	limit := abs(jx-ix) + abs(jy-iy) + 2
 	for k := 0; k < limit && (ix != jx || iy != jy); k++ {
+		if corners && math.Abs(tMaxX-tMaxY) <= 1e-9 {
+			if x := ix + stepX; x >= 0 && x < nx {
+				out = append(out, int32(iy*nx+x))
+			}
+			if y := iy + stepY; y >= 0 && y < ny {
+				out = append(out, int32(y*nx+ix))
+			}
+		}
 		if tMaxX < tMaxY {
 			ix += stepX
 			tMaxX += tDX
@@ -172,10 +196,10 @@ func (s *SegIndex) walk(a, b Vec, out []int32) []int32 {
 			iy += stepY
 			tMaxY += tDY
 		}
-		if ix < 0 || iy < 0 || ix >= s.nx || iy >= s.ny {
+		if ix < 0 || iy < 0 || ix >= nx || iy >= ny {
 			break
 		}
-		out = append(out, int32(iy*s.nx+ix))
+		out = append(out, int32(iy*nx+ix))
 	}
 	return out
 }
