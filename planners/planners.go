@@ -193,6 +193,32 @@ type RewardBounder interface {
 	MaxStepReward() float64
 }
 
+// PotentialBounder is implemented by sessions whose step rewards are
+// bounded by the drop of a potential φ carried by some moves (the
+// wire-frame climb term: φ = climb weight × a strut's mid height), which
+// gives exhaustive planners a much tighter branch and bound than a per-step
+// maximum. The contract, along any sequence of moves applied from the
+// current state (Jump chains included):
+//   - a move m with a potential, taken when the latest earlier move with
+//     one (in the sequence, or applied before it) is p, has
+//     Reward(m) ≤ φ(p) − φ(m) + slack;
+//   - a move with a potential and no such earlier move, every move
+//     without one, and every summed Jump chain have reward ≤ slack;
+//   - φ(m) ≥ floor for every move with a potential still possible.
+//
+// With a non-increasing step weighting D ≥ 0 the discounted rewards of
+// steps k, k+1, … after a move with reference potential φ₀ then sum to at
+// most D(k)·max(0, φ₀ − floor) + slack·Σ_{j≥k} D(j) (Abel summation; see
+// lsg.Bound).
+type PotentialBounder interface {
+	// Potential returns φ(m), ok = false for moves without one.
+	Potential(m Move) (phi float64, ok bool)
+	// PotentialState returns, in the current state, the potential of the
+	// latest applied move that has one (lastOK = false if none) and the
+	// floor and slack of the contract above.
+	PotentialState() (last float64, lastOK bool, floor, slack float64)
+}
+
 // Process is a fabrication process as the planner sees it.
 type Process interface {
 	// Name is the registry name (wireframe, ccf, lpbf, travel).

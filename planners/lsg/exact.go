@@ -17,15 +17,18 @@ import (
 // search that runs out of budget leaves its work to whatever runs next, and
 // every transition it takes counts for Explorer.Complete.
 //
-// When the session bounds its step reward (planners.RewardBounder), a
-// branch is cut when even the maximal reward on every remaining step cannot
-// beat the best return found (ties included, in the tie order); children
-// are searched best-first by their discounted step reward so that good
-// returns are found early. Neither changes the chosen action; cut branches
-// cost no budget.
+// When the session bounds its rewards (planners.RewardBounder per step,
+// planners.PotentialBounder by potential; see Bound), a branch is cut when
+// even the bound on its remaining steps cannot beat the best return found
+// (ties included, in the tie order). The bound of a child (Bound.Step
+// plus the bound on the steps after it) is known before its reward, so a
+// child that cannot win is cut without asking the process for its reward
+// (for wire-frames: an FEA solve), and children are searched best-first
+// by that bound so that good returns are found early. Neither changes the
+// chosen action; cut branches cost no budget.
 type Exact struct {
 	ex      *Explorer
-	ub      []float64 // ub[k] = Σ_{j≥k} D(j)·max(Rmax, 0); nil = no bound
+	bound   *Bound // nil = no bound
 	kids    [][]exactKid
 	root    []Action
 	best    float64
@@ -43,24 +46,17 @@ type Exact struct {
 type exactKid struct {
 	a    Action
 	c    int32
-	r    float64
+	r    float64 // discounted step reward (Transition), once eval
 	done bool
+	eval bool    // Transition taken
+	u    float64 // bound on the return after the parent (Bound.Step + Remaining)
+	ref  Ref     // reference potential after the move
 }
 
-// NewExact returns the search over ex. bounded says whether maxStep bounds
-// every step reward of the session (and every summed jump chain);
-// otherwise no branch is cut.
-func NewExact(ex *Explorer, maxStep float64, bounded bool) *Exact {
-	n := ex.cfg.Horizon
-	s := &Exact{ex: ex, kids: make([][]exactKid, n+2)}
-	if bounded {
-		rmax := math.Max(maxStep, 0)
-		s.ub = make([]float64, n+3)
-		for k := n + 1; k >= 1; k-- {
-			s.ub[k] = s.ub[k+1] + ex.disc[k]*rmax
-		}
-	}
-	return s
+// NewExact returns the search over ex, cutting branches with b (usually
+// NewBound(ex); nil cuts nothing).
+func NewExact(ex *Explorer, b *Bound) *Exact {
+	return &Exact{ex: ex, bound: b, kids: make([][]exactKid, ex.cfg.Horizon+2)}
 }
 
 // Solve searches from the root of the bound LSG. maxLeaves > 0 caps the
@@ -81,7 +77,11 @@ func (s *Exact) Solve(ctx context.Context, maxLeaves int, onLeaf func(first int,
 	}
 	s.best, s.bestA = math.Inf(-1), -1
 	s.limit, s.onLeaf, s.stopped = maxLeaves, onLeaf, false
-	if err := s.search(ctx, ex.Root(), 0, 0, -1); err != nil {
+	var ref Ref
+	if s.bound != nil {
+		ref = s.bound.Begin()
+	}
+	if err := s.search(ctx, ex.Root(), 0, 0, -1, ref); err != nil {
 		return 0, 0, false, err
 	}
 	if err := ex.Err(); err != nil {
@@ -93,25 +93,51 @@ func (s *Exact) Solve(ctx context.Context, maxLeaves int, onLeaf func(first int,
 	return s.bestA, s.best, true, nil
 }
 
-// search explores x at depth d with accumulated return g; first is the
-// index of the root action the branch started with.
-func (s *Exact) search(ctx context.Context, x int32, d int, g float64, first int) error {
+// search explores x at depth d with accumulated return g and reference
+// potential ref (Bound); first is the index of the root action the branch
+// started with.
+func (s *Exact) search(ctx context.Context, x int32, d int, g float64, first int, ref Ref) error {
 	ex := s.ex
 	if d == 1 && ctx.Err() != nil {
 		return ctx.Err()
 	}
 	ks := s.kids[d][:0]
+	k1 := d + 1 // the children's step
+	lazy := s.bound.PerMove()
 	for _, a := range ex.Actions(x) {
-		c, r, done := ex.Transition(x, a)
-		ks = append(ks, exactKid{a: a, c: c, r: r, done: done})
-		s.Evaluated++
+		if !lazy {
+			c, r, done := ex.Transition(x, a)
+			kref := ref
+			if s.bound != nil {
+				kref = s.bound.Next(ref, ex.ActionMove(x, a))
+			}
+			ks = append(ks, exactKid{a: a, c: c, r: r, done: done, eval: true, ref: kref})
+			s.Evaluated++
+			continue
+		}
+		// the child's reward is asked only if its bound can still win
+		m := ex.ActionMove(x, a)
+		kref := s.bound.Next(ref, m)
+		u := s.bound.Step(k1, ref, m)
+		if k1 < ex.cfg.Horizon {
+			u += s.bound.Remaining(k1+1, kref)
+		}
+		ks = append(ks, exactKid{a: a, u: u, ref: kref})
 	}
-	if s.ub != nil {
+	if s.bound != nil {
+		// best-first: by the bound when children were not evaluated,
+		// otherwise by their reward
+		key := func(k *exactKid) float64 {
+			if lazy {
+				return k.u
+			}
+			return k.r
+		}
 		slices.SortStableFunc(ks, func(p, q exactKid) int {
-			switch {
-			case p.r > q.r:
+			switch kp, kq := key(&p), key(&q); {
+			case kp > kq:
 				return -1
-			case p.r < q.r:
+			case kp < kq:
 				return 1
 			}
 			return 0
@@ -119,11 +145,20 @@ func (s *Exact) search(ctx context.Context, x int32, d int, g float64, first int
 	}
 	s.kids[d] = ks
 	for i := range ks {
-		k := s.kids[d][i]
 		f := first
 		if d == 0 {
-			f = slices.Index(s.root, k.a)
+			f = slices.Index(s.root, s.kids[d][i].a)
 		}
+		if kd := &s.kids[d][i]; !kd.eval {
+			if u := g + kd.u; u < s.best || (u == s.best && f > s.bestA) {
+				s.Pruned++
+				continue
+			}
+			kd.c, kd.r, kd.done = ex.Transition(x, kd.a)
+			kd.eval = true
+			s.Evaluated++
+		}
+		k := s.kids[d][i]
 		v := g + k.r
 		if k.done {
 			if s.limit > 0 && s.Leaves >= s.limit {
@@ -139,13 +174,13 @@ func (s *Exact) search(ctx context.Context, x int32, d int, g float64, first int
 			}
 			continue
 		}
-		if s.ub != nil {
-			if u := v + s.ub[d+2]; u < s.best || (u == s.best && f > s.bestA) {
+		if s.bound != nil {
+			if u := v + s.bound.Remaining(d+2, k.ref); u < s.best || (u == s.best && f > s.bestA) {
 				s.Pruned++
 				continue
 			}
 		}
-		if err := s.search(ctx, k.c, d+1, v, f); err != nil {
+		if err := s.search(ctx, k.c, d+1, v, f, k.ref); err != nil {
 			return err
 		}
 		if s.stopped {

@@ -151,7 +151,11 @@ func TestExactMatchesBruteForce(t *testing.T) {
 							t.Fatal(err)
 						}
 						ex.SyncRoot()
-						sol := NewExact(ex, 1, bounded) // travel: MaxStepReward = 1
+						var bd *Bound
+						if bounded {
+							bd = NewStepBound(ex, 1) // travel: every reward ≤ 1
+						}
+						sol := NewExact(ex, bd)
 						acts := slices.Clone(ex.Actions(ex.Root()))
 						if len(acts) != len(firstTo) {
 							t.Fatalf("%s %s n=%d: %d root actions, brute force %d", gname, dname, n, len(acts), len(firstTo))
@@ -227,4 +231,147 @@ func TestExactMatchesBruteForce(t *testing.T) {
 		t.Fatalf("only %d cases", cases)
 	}
 	t.Logf("%d decisions checked", cases)
+}
+
+// climbSession adds a wire-frame-like climb term to a session whose print
+// rewards are ≤ 1 and other rewards ≤ 0: a print to node v earns
+// c·(h(u) − h(v)) more, u the target of the latest earlier print and h a
+// node height, so it implements planners.PotentialBounder with φ = c·h(To)
+// on prints, the floor c·min h and slack 1.
+type climbSession struct {
+	planners.Session
+	h []float64
+	c float64
+}
+
+var _ planners.PotentialBounder = climbSession{}
+
+func (s climbSession) Potential(m planners.Move) (float64, bool) {
+	if m.Kind != planners.Print {
+		return 0, false
+	}
+	return s.c * s.h[m.To], true
+}
+
+func (s climbSession) last() (float64, bool) {
+	ms := s.Moves()
+	for i := len(ms) - 1; i >= 0; i-- {
+		if ms[i].Kind == planners.Print {
+			return s.c * s.h[ms[i].To], true
+		}
+	}
+	return 0, false
+}
+
+func (s climbSession) Reward(m planners.Move) float64 {
+	r := s.Session.Reward(m)
+	if phi, ok := s.Potential(m); ok {
+		if last, ok := s.last(); ok {
+			r += last - phi
+		}
+	}
+	return r
+}
+
+func (s climbSession) PotentialState() (last float64, lastOK bool, floor, slack float64) {
+	last, lastOK = s.last()
+	return last, lastOK, s.c * slices.Min(s.h), 1
+}
+
+// TestExactPotentialBoundMatchesBruteForce: with a potential bound
+// (climbSession over random node heights), Exact — which then skips the
+// rewards of moves whose bound cannot win — returns the brute-force best
+// return and first move (ties to the earlier root action), and asks for
+// fewer rewards than the unbounded search overall.
+func TestExactPotentialBoundMatchesBruteForce(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	cases, withB, without := 0, 0, 0
+	for _, g := range []*graph.Graph{gridGraph(t, 4, 3, false), gridGraph(t, 4, 3, true), gridGraph(t, 5, 4, true)} {
+		for _, name := range []string{"gaussian", "exponential", "inverse-square"} {
+			disc, err := ParseDiscount(name, 0.865, 0.98)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for n := 1; n <= 5; n++ {
+				for trial := 0; trial < 3; trial++ {
+					h := make([]float64, g.NumNodes())
+					for i := range h {
+						h[i] = rng.Float64() * 3
+						if trial == 2 {
+							h[i] = float64(rng.IntN(3)) // levels: paths often reach the floor
+						}
+					}
+					c := []float64{0.05, 0.5, 3}[trial]
+					s := travelSession(t, g)
+					if err := s.Begin(rng.IntN(g.NumNodes())); err != nil {
+						t.Fatal(err)
+					}
+					for k := rng.IntN(g.NumEdges() / 2); k > 0 && !s.Done(); k-- {
+						cs := s.Candidates(nil)
+						if len(cs) == 0 {
+							for _, m := range slices.Clone(s.Jump()) {
+								s.Apply(m)
+							}
+							continue
+						}
+						s.Apply(cs[rng.IntN(len(cs))])
+					}
+					if s.Done() || len(s.Candidates(nil)) == 0 {
+						continue
+					}
+					b, err := NewBuilder(g, Config{Ring: n, NMax: 40 * n})
+					if err != nil {
+						t.Fatal(err)
+					}
+					l, err := b.BuildAt(s)
+					if err != nil {
+						t.Fatal(err)
+					}
+					cnt := &countingSession{Session: s}
+					cl := climbSession{Session: cnt, h: h, c: c}
+					_, want, _ := bruteDecision(cl, l, disc.At, n)
+					wantBest := slices.Max(want)
+					var rewards [2]int
+					for i, bounded := range []bool{false, true} {
+						ex, err := NewExplorer(cl, ExplorerConfig{Horizon: n, Discount: disc, JumpLookahead: true})
+						if err != nil {
+							t.Fatal(err)
+						}
+						ex.Reset()
+						if err := ex.Bind(l); err != nil {
+							t.Fatal(err)
+						}
+						var bd *Bound
+						if bounded {
+							if bd = NewBound(ex, cl); !bd.PerMove() {
+								t.Fatal("no potential bound")
+							}
+						}
+						before := cnt.rewards
+						first, ret, ok, err := NewExact(ex, bd).Solve(context.Background(), 0, nil)
+						if err != nil || !ok {
+							t.Fatalf("ok %v err %v", ok, err)
+						}
+						rewards[i] = cnt.rewards - before
+						if math.Abs(ret-wantBest) > 1e-12 || math.Abs(want[first]-wantBest) > 1e-12 {
+							t.Fatalf("%s n=%d c=%g bounded=%v: best %v via %d, brute force %v (per first move %v)", name, n, c, bounded, ret, first, wantBest, want)
+						}
+						for j := 0; j < first; j++ {
+							if want[j] >= wantBest-1e-12 {
+								t.Fatalf("tie: action %d also reaches %v but %d was chosen", j, wantBest, first)
+							}
+						}
+						ex.SyncRoot()
+					}
+					withB += rewards[1]
+					without += rewards[0]
+					cases++
+				}
+			}
+		}
+	}
+	if cases < 60 || withB >= without {
+		t.Fatalf("%d cases; %d rewards asked with the potential bound, %d without", cases, withB, without)
+	}
+	t.Logf("%d decisions; %d rewards asked with the potential bound, %d without", cases, withB, without)
 }

@@ -119,8 +119,8 @@ func TestRerootedMemoMatchesFreshTree(t *testing.T) {
 					if got, want := dumpTree(ex), dumpTree(fresh); got != want {
 						t.Fatalf("decision %d at node %d: re-rooted memo differs from a fresh tree:\n%s\nwant\n%s", decisions, cs.Current(), got, want)
 					}
-					first, ret, ok, err := NewExact(ex, 1, true).Solve(context.Background(), 0, nil)
-					ff, fret, fok, ferr := NewExact(fresh, 1, true).Solve(context.Background(), 0, nil)
+					first, ret, ok, err := NewExact(ex, NewStepBound(ex, 1)).Solve(context.Background(), 0, nil)
+					ff, fret, fok, ferr := NewExact(fresh, NewStepBound(fresh, 1)).Solve(context.Background(), 0, nil)
 					if err != nil || ferr != nil || !ok || !fok || first != ff || ret != fret {
 						t.Fatalf("decision %d: exact search %d %v %v %v, fresh %d %v %v %v", decisions, first, ret, ok, err, ff, fret, fok, ferr)
 					}

@@ -166,12 +166,7 @@ func newRunner(opt *Options, s planners.Session, bank *Bank, attempt int) (*runn
 		return nil, err
 	}
 	if opt.ExactMaxLeaves > 0 {
-		rb, bounded := s.(planners.RewardBounder)
-		maxStep := 0.0
-		if bounded {
-			maxStep = rb.MaxStepReward()
-		}
-		r.exact = lsg.NewExact(r.ex, maxStep, bounded)
+		r.exact = lsg.NewExact(r.ex, lsg.NewBound(r.ex, s))
 		r.leaf = func(first int, ret float64) { r.bestRet[first] = math.Max(r.bestRet[first], ret) }
 	}
 	ncfg := opt.Net

@@ -174,8 +174,9 @@ type Session struct {
 }
 
 var (
-	_ planners.Session       = (*Session)(nil)
-	_ planners.RewardBounder = (*Session)(nil)
+	_ planners.Session          = (*Session)(nil)
+	_ planners.RewardBounder    = (*Session)(nil)
+	_ planners.PotentialBounder = (*Session)(nil)
 )
 
 // Unreachable names a strut that cannot be printed and why.
@@ -799,6 +800,42 @@ func (s *Session) candidatesAt(v, prev int, dst []planners.Move) []planners.Move
 // reward is ≤ 0 except the climb term, which is at most
 // climb_weight_per_mm × the model's height; travels and jumps are ≤ 0.
 func (s *Session) MaxStepReward() float64 { return s.cfg.ClimbWeightPerMM * s.zSpan }
+
+// Potential implements planners.PotentialBounder: φ = c·z̄ (c the climb
+// weight, z̄ the strut's mid height, mm) for print moves, none for
+// travels and jumps. The climb term −c·(z̄(e) − z̄(last print)) is then
+// φ(last) − φ(e) and every other term of a print is ≤ 0, except that a
+// print charged the collision penalty alone skips the climb term (see
+// PotentialState's slack); travels and jumps are ≤ 0.
+func (s *Session) Potential(m planners.Move) (float64, bool) {
+	if m.Kind != planners.Print || m.Edge < 0 {
+		return 0, false
+	}
+	return s.cfg.ClimbWeightPerMM * s.midZ(m.Edge), true
+}
+
+// PotentialState implements planners.PotentialBounder: the potential of
+// the last print, the floor c·min z̄ over the unprinted struts (skipped
+// ones included; +Inf when none is left) and the slack max(0, c·Δz −
+// collision_penalty), Δz the model's height (≥ the spread of z̄), which
+// covers a print charged the penalty instead of its climb.
+func (s *Session) PotentialState() (last float64, lastOK bool, floor, slack float64) {
+	c := s.cfg.ClimbWeightPerMM
+	if e := s.lastPrintEdge(); e >= 0 {
+		last, lastOK = c*s.midZ(e), true
+	}
+	lo := math.Inf(1)
+	for _, e32 := range s.byMinZ {
+		e := int(e32)
+		if s.minZ(e) >= lo {
+			break // every later strut has z̄ ≥ its minimum ≥ lo
+		}
+		if s.Passes(e) == 0 {
+			lo = math.Min(lo, s.midZ(e))
+		}
+	}
+	return last, lastOK, c * lo, math.Max(0, c*s.zSpan-s.cfg.CollisionPenalty)
+}
 
 // Reward implements planners.Session (Eqs. 5–8; see Session).
 func (s *Session) Reward(m planners.Move) float64 {
