@@ -67,6 +67,31 @@ func bruteDecision(s planners.Session, l *LSG, d func(int) float64, n int) (firs
 	return firstTo, best, leaves
 }
 
+// randomMidState returns a travel session on g after a random prefix (with
+// jumps, so masks and history vary), or nil when that prefix left no
+// candidate.
+func randomMidState(t *testing.T, g *graph.Graph, rng *rand.Rand) planners.Session {
+	t.Helper()
+	s := travelSession(t, g)
+	if err := s.Begin(rng.IntN(g.NumNodes())); err != nil {
+		t.Fatal(err)
+	}
+	for k := rng.IntN(g.NumEdges() / 2); k > 0 && !s.Done(); k-- {
+		c := s.Candidates(nil)
+		if len(c) == 0 {
+			for _, m := range slices.Clone(s.Jump()) {
+				s.Apply(m)
+			}
+			continue
+		}
+		s.Apply(c[rng.IntN(len(c))])
+	}
+	if s.Done() || len(s.Candidates(nil)) == 0 {
+		return nil
+	}
+	return s
+}
+
 // TestExactMatchesBruteForce: from random mid-plan states of small graphs
 // (dead ends and jumps included), Exact — with and without the bound —
 // returns the best return and the first move of the brute-force
@@ -107,22 +132,8 @@ func TestExactMatchesBruteForce(t *testing.T) {
 			dname, disc := dn.name, dn.d
 			for n := 1; n <= 5; n++ {
 				for trial := 0; trial < 3; trial++ {
-					s := travelSession(t, g)
-					if err := s.Begin(rng.IntN(g.NumNodes())); err != nil {
-						t.Fatal(err)
-					}
-					// a random prefix (with jumps) so masks and history vary
-					for k := rng.IntN(g.NumEdges() / 2); k > 0 && !s.Done(); k-- {
-						c := s.Candidates(nil)
-						if len(c) == 0 {
-							for _, m := range slices.Clone(s.Jump()) {
-								s.Apply(m)
-							}
-							continue
-						}
-						s.Apply(c[rng.IntN(len(c))])
-					}
-					if s.Done() || len(s.Candidates(nil)) == 0 {
+					s := randomMidState(t, g, rng)
+					if s == nil {
 						continue
 					}
 					cs := &countingSession{Session: s}
@@ -302,21 +313,8 @@ func TestExactPotentialBoundMatchesBruteForce(t *testing.T) {
 						}
 					}
 					c := []float64{0.05, 0.5, 3}[trial]
-					s := travelSession(t, g)
-					if err := s.Begin(rng.IntN(g.NumNodes())); err != nil {
-						t.Fatal(err)
-					}
-					for k := rng.IntN(g.NumEdges() / 2); k > 0 && !s.Done(); k-- {
-						cs := s.Candidates(nil)
-						if len(cs) == 0 {
-							for _, m := range slices.Clone(s.Jump()) {
-								s.Apply(m)
-							}
-							continue
-						}
-						s.Apply(cs[rng.IntN(len(cs))])
-					}
-					if s.Done() || len(s.Candidates(nil)) == 0 {
+					s := randomMidState(t, g, rng)
+					if s == nil {
 						continue
 					}
 					b, err := NewBuilder(g, Config{Ring: n, NMax: 40 * n})

@@ -1,7 +1,6 @@
 package wireframe
 
 import (
-	"context"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -9,7 +8,6 @@ import (
 
 	"fabcell/config"
 	"fabcell/planners"
-	"fabcell/planners/baseline"
 	"fabcell/planners/lsg"
 )
 
@@ -66,16 +64,8 @@ func TestPotentialBoundHolds(t *testing.T) {
 						checked += c
 						tighter += tt
 					}
-					c := s.Candidates(nil)
-					ms := s.Jump()
-					if len(c) > 0 {
-						ms = []planners.Move{c[rng.IntN(len(c))]}
-					}
-					if len(ms) == 0 {
+					if !applyRandom(s, rng) {
 						break
-					}
-					for _, m := range ms {
-						s.Apply(m)
 					}
 				}
 			}
@@ -205,23 +195,18 @@ func TestPotentialBoundKeepsPlans(t *testing.T) {
 	}
 }
 
-// planWith runs planner name on s and returns the moves and, for bfs, the
-// search nodes it evaluated.
-func planWith(t *testing.T, name string, p *Process, s planners.Session) ([]planners.Move, int) {
-	t.Helper()
-	pl, err := planners.NewPlanner(name, planners.Options{Config: p.cfg.Planner, Process: p})
-	if err != nil {
-		t.Fatal(err)
+// applyRandom applies a random candidate, or the jump chain at a dead end;
+// false when there is neither.
+func applyRandom(s *Session, rng *rand.Rand) bool {
+	c := s.Candidates(nil)
+	ms := s.Jump()
+	if len(c) > 0 {
+		ms = []planners.Move{c[rng.IntN(len(c))]}
 	}
-	moves, err := planners.Run(context.Background(), pl, s, nil)
-	if err != nil {
-		t.Fatal(err)
+	for _, m := range ms {
+		s.Apply(m)
 	}
-	ev := 0
-	if b, ok := pl.(*baseline.BFS); ok {
-		ev = b.Evaluated
-	}
-	return moves, ev
+	return len(ms) > 0
 }
 
 // TestPotentialContractAllMoves checks the contract move by move, also for
@@ -279,16 +264,8 @@ func TestPotentialContractAllMoves(t *testing.T) {
 					t.Fatalf("%s: jump reward %g > slack %g", name, r, slack)
 				}
 			}
-			c := s.Candidates(nil)
-			ms := s.Jump()
-			if len(c) > 0 {
-				ms = []planners.Move{c[rng.IntN(len(c))]}
-			}
-			if len(ms) == 0 {
+			if !applyRandom(s, rng) {
 				break
-			}
-			for _, m := range ms {
-				s.Apply(m)
 			}
 		}
 		if checked == 0 {

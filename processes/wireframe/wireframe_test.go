@@ -16,7 +16,7 @@ import (
 
 	"fabcell/config"
 	"fabcell/planners"
-	_ "fabcell/planners/baseline"
+	"fabcell/planners/baseline"
 	"fabcell/planners/graph"
 	"fabcell/simulation/collision"
 	"fabcell/simulation/fea"
@@ -73,6 +73,14 @@ func load(t testing.TB, p *Process, path string) *graph.Graph {
 
 func runPlanner(t testing.TB, name string, p *Process, s *Session) []planners.Move {
 	t.Helper()
+	moves, _ := planWith(t, name, p, s)
+	return moves
+}
+
+// planWith runs planner name on s and returns the moves and, for bfs, the
+// transitions its search took.
+func planWith(t testing.TB, name string, p *Process, s planners.Session) ([]planners.Move, int) {
+	t.Helper()
 	pl, err := planners.NewPlanner(name, planners.Options{Config: p.cfg.Planner, Process: p})
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +89,11 @@ func runPlanner(t testing.TB, name string, p *Process, s *Session) []planners.Mo
 	if err != nil {
 		t.Fatal(err)
 	}
-	return moves
+	ev := 0
+	if b, ok := pl.(*baseline.BFS); ok {
+		ev = b.Evaluated
+	}
+	return moves, ev
 }
 
 // portalFrame: two posts, a beam, a diagonal and a cantilever arm (mm).
