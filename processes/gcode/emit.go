@@ -440,6 +440,10 @@ func (e *emitter) wipeAlong(lenMM, de float64, f float64) float64 {
 	return e.fromUnits(total - done)
 }
 
+// crossHook, when set (tests only), sees every crossing decision the
+// emitter makes for a travel a→b in job j (crossed: it retracts, or combs).
+var crossHook func(j *job, a, b ir.Vec, crossed bool)
+
 // connector travels from the current position to p at layer height z,
 // retracting (and hopping) per the policy; retracted reports that the
 // filament is already retracted; extra is filament to add on unretract.
@@ -453,6 +457,9 @@ func (e *emitter) connector(p ir.Vec, retracted bool, extra float64) (didRetract
 	need := !retracted && s.ok && d >= s.minTravelMM
 	if need && e.c.opt.Retract == RetractCrossing && e.cross != nil {
 		need = e.cross(cur, p)
+		if crossHook != nil {
+			crossHook(e.c.job, cur, p, need)
+		}
 		if need && e.comb != nil {
 			// Around the perimeters, at the layer height, no retraction
 			// and no z-hop: plain travels.
@@ -655,6 +662,9 @@ func (e *emitter) verbatim(it *item, before []slotVal) {
 			wrap = s.ok && d >= s.minTravelMM
 			if wrap && c.opt.Retract == RetractCrossing && e.cross != nil {
 				wrap = e.cross(cur, p)
+				if crossHook != nil {
+					crossHook(c.job, cur, p, wrap)
+				}
 			}
 			if wrap {
 				e.retract()

@@ -31,6 +31,7 @@ type SegQuery struct {
 	curStamp uint32
 	cells    []int32
 	gen      uint64
+	tt       travelTest // the crossing query and its contacts
 }
 
 // MaxCellsPerSegment bounds the grid resolution relative to the number of
@@ -245,12 +246,19 @@ func (w *SegQuery) next(s *SegIndex) uint32 {
 	return w.curStamp
 }
 
-// Crosses reports whether p→q properly crosses any indexed segment for
-// which keep(i) is true (nil = all): the two segments intersect at a point
-// interior to both by more than eps (mm). Touching at an endpoint does not
-// count. The result is exactly ProperCross over the candidates; most
-// candidates are rejected by the sign of two cross products before any
-// square root or division.
+// Crosses reports whether the travel p→q crosses an indexed segment for
+// which keep(i) is true (nil = all), under the crossing rule of cross.go:
+// a transversal ProperCross, or a contact group (a vertex on the travel, a
+// wall it runs along) strictly inside the travel with perimeter leaving it
+// on both sides; eps in mm. The result is exactly TravelCrosses over the
+// kept segments: the cells visited hold every segment within 2·eps of the
+// travel (band; a segment is listed in the cells its walk passes, exact up
+// to ≈ 1e-12 mm of rounding at cell boundaries, which band's slack
+// covers), which is every segment that can take part; and a candidate is
+// skipped before any division only when both its ends lie farther than eps
+// on one side of the travel's line (two cross products against eps·|pq|,
+// with a relative margin so that the skip never disagrees with the
+// division the rule makes).
 func (s *SegIndex) Crosses(p, q Vec, eps float64, keep func(i int32) bool) bool {
 	return s.CrossesWith(&s.q, p, q, eps, keep)
 }
@@ -261,14 +269,16 @@ func (s *SegIndex) CrossesWith(w *SegQuery, p, q Vec, eps float64, keep func(i i
 	if s.nx == 0 {
 		return false
 	}
-	d1 := q.sub(p)
-	l1 := math.Sqrt(d1[0]*d1[0] + d1[1]*d1[1])
-	if l1 == 0 {
+	t := &w.tt
+	if !t.init(p, q, eps, t.cont) {
 		return false
 	}
+	// |c| > e implies |c|/l > eps after rounding (1e-9 ≫ a few ulps).
+	e := max(eps, 0) * t.l * (1 + 1e-9)
 	cur := w.next(s)
-	w.cells = s.walk(p, q, w.cells[:0])
+	w.cells = s.band(t.p, t.q, 2*max(eps, 0)+bandSlackMM, w.cells[:0])
 	stamp, A, B := w.stamp, s.A, s.B
+	d, p0 := t.d, t.p
 	for _, c := range w.cells {
 		for _, i := range s.items[s.start[c]:s.start[c+1]] {
 			if stamp[i] == cur {
@@ -276,27 +286,117 @@ func (s *SegIndex) CrossesWith(w *SegQuery, p, q Vec, eps float64, keep func(i i
 			}
 			stamp[i] = cur
 			a, b := A[i], B[i]
-			// The signs of the distances of a and b from line pq (as in
-			// ProperCross, before dividing by l1).
-			ca := d1.cross(a.sub(p))
-			cb := d1.cross(b.sub(p))
-			if ca > 0 && cb > 0 || ca < 0 && cb < 0 || ca == 0 || cb == 0 {
+			ca := d.cross(a.sub(p0))
+			cb := d.cross(b.sub(p0))
+			if ca > e && cb > e || ca < -e && cb < -e {
 				continue
 			}
 			if keep != nil && !keep(i) {
 				continue
 			}
-			if properCrossRest(p, q, a, b, ca/l1, cb/l1, eps) {
+			if ca > e && cb < -e || ca < -e && cb > e {
+				// Both ends beyond eps on opposite sides: what seg does
+				// with them (rule 1), without the call.
+				if properCrossRest(p0, t.q, a, b, ca/t.l, cb/t.l, eps) {
+					return true
+				}
+				continue
+			}
+			if t.seg(a, b, ca, cb) {
 				return true
 			}
 		}
 	}
-	return false
+	return t.cross()
+}
+
+// bandSlackMM covers the rounding of band's arithmetic and of the cell
+// walks (≈ 1e-12 mm at printer coordinates).
+const bandSlackMM = 1e-6
+
+// band appends every cell holding a point within m (mm, in each
+// coordinate) of the segment p→q, possibly a few more: per cell column (or
+// row, along the longer axis, so the slope is at most 1) the rows the
+// line spans over the column widened by m, widened by m, and clamped to
+// the rows of the segment's own extent widened by m. Cells are assigned
+// by the floor of the scaled coordinate, which is monotone, so the result
+// holds the cell of every such point (the rounding here, a few ulps of the
+// scaled coordinates, ≈ 1e-12 mm, is covered by bandSlackMM in m); each
+// cell appears once.
+func (s *SegIndex) band(p, q Vec, m float64, out []int32) []int32 {
+	ui, vi := 0, 1
+	nu, nv := s.nx, s.ny
+	ou, ov := s.minX, s.minY
+	su, sv := 1, s.nx // cell index strides along u and v
+	if math.Abs(q[1]-p[1]) > math.Abs(q[0]-p[0]) {
+		ui, vi = 1, 0
+		nu, nv = s.ny, s.nx
+		ou, ov = s.minY, s.minX
+		su, sv = s.nx, 1
+	}
+	pu, pv, qu, qv := p[ui], p[vi], q[ui], q[vi]
+	if qu < pu {
+		pu, pv, qu, qv = qu, qv, pu, pv
+	}
+	k := 0.0
+	if qu > pu {
+		k = (qv - pv) / (qu - pu)
+	}
+	inv := 1 / s.cell
+	mi := m * inv
+	i0, i1 := bandIndex((pu-ou)*inv-mi, nu), bandIndex((qu-ou)*inv+mi, nu)
+	// Rows of the segment's v extent.
+	vlo, vhi := pv, qv
+	if vlo > vhi {
+		vlo, vhi = vhi, vlo
+	}
+	jmin, jmax := bandIndex((vlo-ov)*inv-mi, nv), bandIndex((vhi-ov)*inv+mi, nv)
+	// In scaled units (cells): column i spans u ∈ [i − mi, i + 1 + mi]
+	// (from ou), where the line is at v = r0 + (u − pu·inv)·k; its lowest
+	// and highest v there, widened by mi, are rl + (i − i0)·k and
+	// rh + (i − i0)·k.
+	pus := (pu - ou) * inv
+	r0 := (pv - ov) * inv
+	ua, ub := float64(i0)-mi-pus, float64(i0)+1+mi-pus
+	rl, rh := r0+ua*k-mi, r0+ub*k+mi
+	if k < 0 {
+		rl, rh = r0+ub*k-mi, r0+ua*k+mi
+	}
+	for i := i0; i <= i1; i++ {
+		di := float64(i-i0) * k
+		j0, j1 := int(rl+di), int(rh+di) // truncation: clamped below like the floor
+		if j0 < jmin {
+			j0 = jmin
+		}
+		if j1 > jmax {
+			j1 = jmax
+		}
+		for cell := i*su + j0*sv; j0 <= j1; j0, cell = j0+1, cell+sv {
+			out = append(out, int32(cell))
+		}
+	}
+	return out
+}
+
+// bandIndex is the clamped cell index at scaled coordinate x. Truncation
+// equals the floor wherever clamping does not decide (x ≥ 0), and both
+// clamp to 0 below.
+func bandIndex(x float64, n int) int {
+	i := int(x)
+	if i < 0 {
+		return 0
+	}
+	if i >= n {
+		return n - 1
+	}
+	return i
 }
 
 // ProperCross reports whether segments p→q and a→b intersect at a point
 // that lies strictly inside both, farther than eps (mm) from every
-// endpoint's line.
+// endpoint's line. A travel through a vertex of a→b is not a proper
+// crossing; Crosses (rule 1 of cross.go and the vertex contacts) is the
+// retraction rule.
 func ProperCross(p, q, a, b Vec, eps float64) bool {
 	d1 := q.sub(p)
 	l1 := math.Sqrt(d1[0]*d1[0] + d1[1]*d1[1])

@@ -127,13 +127,7 @@ func TestSegIndexCrossesMatchesBruteForce(t *testing.T) {
 	for k := 0; k < 500; k++ {
 		p := Vec{rng.Float64() * 100, rng.Float64() * 100}
 		q := Vec{rng.Float64() * 100, rng.Float64() * 100}
-		want := false
-		for i := range a {
-			if ProperCross(p, q, a[i], b[i], 1e-6) {
-				want = true
-				break
-			}
-		}
+		want := TravelCrosses(p, q, a, b, 1e-6)
 		if got := idx.Crosses(p, q, 1e-6, nil); got != want {
 			t.Fatalf("query %v→%v: index %v, brute force %v", p, q, got, want)
 		}
