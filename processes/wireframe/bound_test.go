@@ -44,7 +44,10 @@ func boundCfgs() map[string]func() config.Cell {
 // k−1. Under the defaults the test also checks the bound is much tighter
 // than the per-step one somewhere (what it is for).
 func TestPotentialBoundHolds(t *testing.T) {
-	const n = 4
+	n := 4
+	if testing.Short() {
+		n = 3
+	}
 	for name, mk := range boundCfgs() {
 		for _, path := range []string{simplePath, "testdata/topopt-101_tiny.json", "testdata/klein_bottle_trail.json"} {
 			cfg := mk()
@@ -176,6 +179,9 @@ var _ planners.RewardBounder = noPotential{}
 func TestPotentialBoundKeepsPlans(t *testing.T) {
 	for name, mk := range boundCfgs() {
 		for _, path := range []string{simplePath, "testdata/topopt-101_tiny.json"} {
+			if testing.Short() && name != "default" && path != simplePath {
+				continue
+			}
 			for _, pl := range []string{"bfs", "lsg-dqn"} {
 				cfg := mk()
 				cfg.Planner.Ring = 4
