@@ -68,6 +68,14 @@ type WireframeProcess struct {
 	// Both terms apply (set either weight to 0 to use the other alone).
 	// Rises are micrometres, so useful weights are 10³–10⁴ per mm.
 	PeakDisplacementWeightPerMM float64 `yaml:"peak_displacement_weight_per_mm"`
+	// PeakUndiscounted makes look-ahead planners weight the peak-rise
+	// term 1 at every step of an episode instead of the discount D(k)
+	// (planners.UndiscountedRewarder): only then do the terms of an
+	// episode sum to −w_peak × the largest sag it reaches, so the n-step
+	// search minimises the maximum sag within its horizon; discounted, a
+	// rise k steps ahead looks D(k) times as cheap and is deferred
+	// rather than avoided.
+	PeakUndiscounted bool `yaml:"peak_undiscounted"`
 
 	// Extrusion control for generated URScript: tool digital output that
 	// switches the extruder, standard analog output for the feed rate
@@ -168,6 +176,7 @@ func (w *WireframeProcess) applyDefaults() {
 	def(&w.CollisionPenalty, 1000)
 	def(&w.ClimbWeightPerMM, 1)
 	def(&w.PeakDisplacementWeightPerMM, defaultPeakDisplacementWeightPerMM)
+	def(&w.PeakUndiscounted, true)
 	def(&w.FeedFraction, 0.5)
 	def(&w.CoolingDwellS, 0.5)
 	def(&w.ArmCheck, true)

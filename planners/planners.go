@@ -219,6 +219,21 @@ type PotentialBounder interface {
 	PotentialState() (last float64, lastOK bool, floor, slack float64)
 }
 
+// UndiscountedRewarder is implemented by sessions whose step reward holds
+// a term that telescopes along any move sequence, such as a rise of a
+// running maximum (summed over a sequence: the maximum it reached).
+// Look-ahead planners that weight the k-th step of an episode by a
+// discount D(k) (lsg.Explorer) weight this part by 1 instead, so its sum
+// over an episode stays the telescoped value: discounted, a rise k steps
+// ahead would look D(k) times as cheap as the same rise now, and the
+// search would defer rises rather than avoid them.
+type UndiscountedRewarder interface {
+	// RewardSplit returns r = Reward(m) and the part u of it that is not
+	// to be discounted (in one evaluation). u ≤ 0, so the bounds of
+	// RewardBounder stay valid for the weighted return.
+	RewardSplit(m Move) (r, u float64)
+}
+
 // Process is a fabrication process as the planner sees it.
 type Process interface {
 	// Name is the registry name (wireframe, ccf, lpbf, travel).

@@ -2,6 +2,7 @@ package lsg
 
 import (
 	"math"
+	"slices"
 
 	"fabcell/planners"
 )
@@ -25,6 +26,11 @@ import (
 //     this package are (Gaussian with μ ≤ 1, 1/k², γ ≤ 1); for any other
 //     table the potential bound is not used.
 //
+// A step whose session splits off an undiscounted part U ≤ 0
+// (planners.UndiscountedRewarder) is worth D(k)·(R − U) + U ≤ D(k)·R when
+// D(k) ≤ 1, so both bounds hold for it too; for a discount above 1
+// NewBound bounds nothing.
+//
 // Neither bound depends on the search order, so a search that cuts with
 // either finds the same best return (and, with the same tie rule, the same
 // first action) as one that cuts nothing.
@@ -43,6 +49,11 @@ type Bound struct {
 // implements — s is ex's session, or the session it wraps (wrappers hide
 // optional interfaces) — or nil when s implements neither.
 func NewBound(ex *Explorer, s planners.Session) *Bound {
+	if _, ok := s.(planners.UndiscountedRewarder); ok && slices.Max(ex.disc[1:]) > 1 {
+		// an undiscounted part U ≤ 0 is weighted 1 instead of D(k): the
+		// step's value D(k)·(R − U) + U stays ≤ D(k)·R only for D(k) ≤ 1
+		return nil
+	}
 	var b *Bound
 	if rb, ok := s.(planners.RewardBounder); ok {
 		b = NewStepBound(ex, rb.MaxStepReward())

@@ -84,12 +84,14 @@ type tnode struct {
 	depth      int32 // steps from the current root
 	move       planners.Move
 	reward     float64 // Session.Reward(move) at the parent's state
+	undisc     float64 // its undiscounted part (planners.UndiscountedRewarder; 0 without)
 	remBefore  int32   // Remaining(move.Edge) before the move
 	expanded   bool
 	done       bool
 	deadEnd    bool
 	jumpOK     bool
 	jumpReward float64 // Σ Reward of the process's jump chain at a dead end
+	jumpUnd    float64 // Σ of their undiscounted parts
 	candStart  int32
 	candLen    int32
 }
@@ -137,6 +139,7 @@ type histStep struct {
 type Explorer struct {
 	s    planners.Session
 	heat planners.HeatSource
+	und  planners.UndiscountedRewarder // nil: the whole reward is discounted
 	cfg  ExplorerConfig
 	disc []float64
 
@@ -179,6 +182,7 @@ func NewExplorer(s planners.Session, cfg ExplorerConfig) (*Explorer, error) {
 	}
 	e := &Explorer{s: s, cfg: cfg}
 	e.heat, _ = s.(planners.HeatSource)
+	e.und, _ = s.(planners.UndiscountedRewarder)
 	e.disc = cfg.Discount.Table(cfg.Horizon, nil)
 	e.seenTo = make([]uint32, s.Graph().NumNodes())
 	return e, nil
@@ -364,21 +368,22 @@ func (e *Explorer) expand(x int32) {
 		js := s.Jump()
 		if len(js) > 0 {
 			js = append(e.tmpMv[:0], js...) // Jump's slice may be shared
-			r := 0.0
+			r, u := 0.0, 0.0
 			for _, m := range js {
-				rm := s.Reward(m)
+				rm, um := e.reward(m)
 				e.stats.Rewards++
 				if (math.IsNaN(rm) || math.IsInf(rm, 0)) && e.err == nil {
 					e.err = fmt.Errorf("lsg: the process returned reward %v for jump move %d→%d", rm, m.From, m.To)
 				}
 				r += rm
+				u += um
 				s.Apply(m)
 			}
 			for range js {
 				s.Undo()
 			}
 			n = &e.nodes[x]
-			n.jumpOK, n.jumpReward = true, r
+			n.jumpOK, n.jumpReward, n.jumpUnd = true, r, u
 		}
 	}
 }
@@ -396,16 +401,34 @@ func (e *Explorer) child(x int32, ci int32) int32 {
 	if m.Edge >= 0 {
 		rb = int32(e.s.Remaining(m.Edge))
 	}
-	r := e.s.Reward(m)
+	r, u := e.reward(m)
 	e.stats.Rewards++
 	if (math.IsNaN(r) || math.IsInf(r, 0)) && e.err == nil {
 		e.err = fmt.Errorf("lsg: the process returned reward %v for move %d→%d (%v)", r, m.From, m.To, m.Kind)
 	}
 	id := int32(len(e.nodes))
-	e.nodes = append(e.nodes, tnode{parent: x, depth: e.nodes[x].depth + 1, move: m, reward: r, remBefore: rb})
+	e.nodes = append(e.nodes, tnode{parent: x, depth: e.nodes[x].depth + 1, move: m, reward: r, undisc: u, remBefore: rb})
 	e.cands[e.nodes[x].candStart+ci].child = id
 	return id
 }
+
+// reward returns Session.Reward(m) in the current state and its
+// undiscounted part (planners.UndiscountedRewarder; 0 for sessions without
+// one), recording a non-finite or positive part as the explorer's error.
+func (e *Explorer) reward(m planners.Move) (r, u float64) {
+	if e.und == nil {
+		return e.s.Reward(m), 0
+	}
+	r, u = e.und.RewardSplit(m)
+	if !(u <= 0) && e.err == nil { // NaN too
+		e.err = fmt.Errorf("lsg: the process returned undiscounted reward %v (want ≤ 0) for move %d→%d (%v)", u, m.From, m.To, m.Kind)
+	}
+	return r, u
+}
+
+// weigh returns the return contribution of a step reward r with
+// undiscounted part u at discount d: d·(r − u) + u.
+func weigh(d, r, u float64) float64 { return d*(r-u) + u }
 
 // Commit makes m (a candidate of the root, a jump or any move the session
 // accepts) part of the real path: the session returns to the root state,
@@ -620,11 +643,14 @@ func (e *Explorer) ActionMove(x int32, a Action) planners.Move {
 // Depth(x)+1, reward r = D(k)·R(move) (+ D(k+1)·R(jump chain) when the
 // child is a dead end of the graph, k < Horizon and JumpLookahead), done
 // when k = Horizon or the child has no feasible in-LSG action. It marks the
-// child visited for Complete.
+// child visited for Complete. When the session implements
+// planners.UndiscountedRewarder, its part U of R is weighted 1:
+// r = D(k)·(R − U) + U (so a telescoping term sums over an episode to its
+// telescoped value), the same for the jump chain.
 func (e *Explorer) Transition(x int32, a Action) (child int32, r float64, done bool) {
 	c := e.child(x, a.cand)
 	k := int(e.nodes[c].depth)
-	r = e.disc[k] * e.nodes[c].reward
+	r = weigh(e.disc[k], e.nodes[c].reward, e.nodes[c].undisc)
 	var ln *lnode
 	if k >= e.cfg.Horizon {
 		// the episode ends here whatever c's moves are: leave them unsearched
@@ -639,7 +665,7 @@ func (e *Explorer) Transition(x int32, a Action) (child int32, r float64, done b
 	if k < e.cfg.Horizon {
 		nd := &e.nodes[c]
 		if nd.deadEnd && nd.jumpOK {
-			r += e.disc[k+1] * nd.jumpReward
+			r += weigh(e.disc[k+1], nd.jumpReward, nd.jumpUnd)
 		}
 	}
 	if !ln.visited {

@@ -138,6 +138,17 @@ func (c countingSession) StateID() (uint64, bool) {
 	return 0, false
 }
 
+// RewardSplit forwards the wrapped session's planners.UndiscountedRewarder
+// (u = 0 without one: the whole reward is discounted, as for a session
+// that does not implement it), counted like Reward.
+func (c countingSession) RewardSplit(m planners.Move) (r, u float64) {
+	*c.n++
+	if us, ok := c.Session.(planners.UndiscountedRewarder); ok {
+		return us.RewardSplit(m)
+	}
+	return c.Session.Reward(m), 0
+}
+
 // NodeHeat forwards the optional heat of the wrapped session.
 type countingHeatSession struct {
 	countingSession

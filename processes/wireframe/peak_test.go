@@ -346,6 +346,103 @@ func TestPeakLookaheadFindsMinMaxOrder(t *testing.T) {
 	}
 }
 
+// TestPeakLookaheadDiscounted: the same frame and terms as
+// TestPeakLookaheadFindsMinMaxOrder, with the default Gaussian discount
+// (D(2) ≈ 0.56, D(k ≥ 4) ≈ 0.1) and short horizons. The session reports
+// the peak-rise term as undiscounted (planners.UndiscountedRewarder), so
+// the n-step return still telescopes to −w_p × the largest sag within the
+// horizon and bfs and lsg-dqn reach the brute-force minimum at every n.
+// (Discounted like the other terms, a rise k steps ahead looked D(k)
+// times as cheap as the same rise now: bfs deferred it into an order
+// 1.56× the minimum, 0.008128 mm, at every n = 2…7 — measured.)
+func TestPeakLookaheadDiscounted(t *testing.T) {
+	g := sagFrame(t)
+	cfg := feaOnlyCfg()
+	cfg.Wireframe.TravelWeightPerMM = 0
+	cfg.Wireframe.JumpPenalty = 0
+	cfg.Wireframe.DisplacementWeightPerMM = 0
+	cfg.Wireframe.PeakDisplacementWeightPerMM = 1000
+	if d := config.Defaults().Planner.Discount; cfg.Planner.Discount != d || d != "gaussian" {
+		t.Fatalf("discount %q, default %q: the test wants the Gaussian default", cfg.Planner.Discount, d)
+	}
+	best, _ := minMaxSagBrute(t, g, cfg)
+	for _, n := range []int{2, 3, 4, g.NumEdges()} {
+		for _, planner := range []string{"bfs", "lsg-dqn"} {
+			cfg.Planner.Ring = n
+			p := newProc(t, cfg)
+			s := open(t, p, g)
+			runPlanner(t, planner, p, s)
+			if d, tot := s.Progress(); d != tot {
+				t.Fatalf("%s n=%d: %d of %d struts", planner, n, d, tot)
+			}
+			got := s.Metrics()["max_displacement_mm"]
+			if math.Abs(got-round6(best)) > 2e-6 {
+				t.Fatalf("%s n=%d, Gaussian discount: max sag %.6g mm, brute-force minimum %.6g mm (order %v)", planner, n, got, best, printOrder(s))
+			}
+		}
+	}
+	// wireframe.peak_undiscounted: false discounts the term like the rest
+	cfg.Wireframe.PeakUndiscounted = false
+	cfg.Planner.Ring = 2
+	p := newProc(t, cfg)
+	s := open(t, p, g)
+	runPlanner(t, "bfs", p, s)
+	if got := s.Metrics()["max_displacement_mm"]; got <= round6(best)+2e-6 {
+		t.Fatalf("discounted peak term: bfs n=2 reached the minimum %.6g mm (%.6g); the option changed nothing", best, got)
+	}
+}
+
+// TestRewardSplitIsPeakTerm: RewardSplit returns Reward and the peak-rise
+// term for every candidate and jump move along a random plan (the jump's
+// part is 0), and 0 as the part with the peak weight 0 or with
+// wireframe.peak_undiscounted off.
+func TestRewardSplitIsPeakTerm(t *testing.T) {
+	for _, tc := range []struct {
+		wp    float64
+		undis bool
+	}{{0, true}, {1000, true}, {1000, false}} {
+		wp := tc.wp
+		cfg := defaults()
+		cfg.Wireframe.PeakDisplacementWeightPerMM = wp
+		cfg.Wireframe.PeakUndiscounted = tc.undis
+		p := newProc(t, cfg)
+		g := portalFrame(t)
+		s := open(t, p, g)
+		rng := rand.New(rand.NewPCG(7, 9))
+		if err := s.Begin(s.Starts()[0]); err != nil {
+			t.Fatal(err)
+		}
+		rises := 0
+		for !s.Done() {
+			ms := append(s.Candidates(nil), s.Jump()...)
+			if len(ms) == 0 {
+				break
+			}
+			for _, m := range ms {
+				r, u := s.RewardSplit(m)
+				if want := s.Reward(m); r != want {
+					t.Fatalf("w_p %v move %v: RewardSplit r %v, Reward %v", wp, m, r, want)
+				}
+				want := s.rewardTerms(m).peak
+				if !tc.undis {
+					want = 0
+				}
+				if u != want || u > 0 || (wp == 0 && u != 0) || (m.Kind != planners.Print && u != 0) {
+					t.Fatalf("w_p %v move %v: undiscounted part %v, peak term %v", wp, m, u, want)
+				}
+				if u < 0 {
+					rises++
+				}
+			}
+			m, _ := randomStep(s, rng)
+			s.Apply(m)
+		}
+		if wp > 0 && tc.undis && rises == 0 {
+			t.Fatal("no candidate raised the running maximum: the test exercises nothing")
+		}
+	}
+}
+
 // TestExactHybridMatchesBFS: on small frames with the full reward
 // (collision, arm, climb; Eq. 8 alone and with the peak-rise term), lsg-dqn
 // whose exact budget no LSG exceeds plans the bfs baseline's toolpath

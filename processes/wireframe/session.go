@@ -108,7 +108,9 @@ const maxOrientCache = 1 << 20
 // Undo. Along any sequence the peak terms telescope to −w_p·max_k d_k,
 // the max_displacement_mm metric (with fea_scope global), so a
 // look-ahead planner minimises the maximum sag within its horizon where
-// Eq. 8's −w·d_k sums the sag of every partial structure.
+// Eq. 8's −w·d_k sums the sag of every partial structure — provided it
+// does not discount them: the session reports the peak term as the
+// undiscounted part of the reward (planners.UndiscountedRewarder).
 type Session struct {
 	*planners.Tracker
 	p   *Process
@@ -174,9 +176,10 @@ type Session struct {
 }
 
 var (
-	_ planners.Session          = (*Session)(nil)
-	_ planners.RewardBounder    = (*Session)(nil)
-	_ planners.PotentialBounder = (*Session)(nil)
+	_ planners.Session              = (*Session)(nil)
+	_ planners.RewardBounder        = (*Session)(nil)
+	_ planners.PotentialBounder     = (*Session)(nil)
+	_ planners.UndiscountedRewarder = (*Session)(nil)
 )
 
 // Unreachable names a strut that cannot be printed and why.
@@ -841,6 +844,19 @@ func (s *Session) PotentialState() (last float64, lastOK bool, floor, slack floa
 func (s *Session) Reward(m planners.Move) float64 {
 	t := s.rewardTerms(m)
 	return t.collision + t.displacement + t.peak + t.climb + t.move
+}
+
+// RewardSplit implements planners.UndiscountedRewarder: Reward(m) and,
+// with wireframe.peak_undiscounted, its peak-rise term (≤ 0), which
+// telescopes to −w_p × the largest sag along a sequence only if no step of
+// it is discounted, so look-ahead planners weight it 1 at every depth.
+func (s *Session) RewardSplit(m planners.Move) (r, u float64) {
+	t := s.rewardTerms(m)
+	r = t.collision + t.displacement + t.peak + t.climb + t.move
+	if s.cfg.PeakUndiscounted {
+		u = t.peak
+	}
+	return r, u
 }
 
 // rewardTerms are the parts of a step reward (see Session).
