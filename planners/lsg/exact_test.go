@@ -92,6 +92,21 @@ func randomMidState(t *testing.T, g *graph.Graph, rng *rand.Rand) planners.Sessi
 	return s
 }
 
+// boundExplorer returns an explorer over s (horizon n, jump look-ahead)
+// rooted at its current state and bound to l.
+func boundExplorer(t *testing.T, s planners.Session, l *LSG, n int, disc Discount) *Explorer {
+	t.Helper()
+	ex, err := NewExplorer(s, ExplorerConfig{Horizon: n, Discount: disc, JumpLookahead: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex.Reset()
+	if err := ex.Bind(l); err != nil {
+		t.Fatal(err)
+	}
+	return ex
+}
+
 // TestExactMatchesBruteForce: from random mid-plan states of small graphs
 // (dead ends and jumps included), Exact — with and without the bound —
 // returns the best return and the first move of the brute-force
@@ -153,14 +168,7 @@ func TestExactMatchesBruteForce(t *testing.T) {
 						}
 					}
 					for _, bounded := range []bool{false, true} {
-						ex, err := NewExplorer(cs, ExplorerConfig{Horizon: n, Discount: disc, JumpLookahead: true})
-						if err != nil {
-							t.Fatal(err)
-						}
-						ex.Reset()
-						if err := ex.Bind(l); err != nil {
-							t.Fatal(err)
-						}
+						ex := boundExplorer(t, cs, l, n, disc)
 						ex.SyncRoot()
 						var bd *Bound
 						if bounded {
@@ -331,14 +339,7 @@ func TestExactPotentialBoundMatchesBruteForce(t *testing.T) {
 					wantBest := slices.Max(want)
 					var rewards [2]int
 					for i, bounded := range []bool{false, true} {
-						ex, err := NewExplorer(cl, ExplorerConfig{Horizon: n, Discount: disc, JumpLookahead: true})
-						if err != nil {
-							t.Fatal(err)
-						}
-						ex.Reset()
-						if err := ex.Bind(l); err != nil {
-							t.Fatal(err)
-						}
+						ex := boundExplorer(t, cl, l, n, disc)
 						var bd *Bound
 						if bounded {
 							if bd = NewBound(ex, cl); !bd.PerMove() {

@@ -40,9 +40,9 @@ func closedIntersect(p, q, a, b ir.Vec) bool {
 }
 
 // perimeterSegments lists, by brute force from the chunk's input lines,
-// every perimeter extrusion of the chunk as segments (arcs as 0.1 mm
-// chords), independent of the optimiser's perimeter index.
-func perimeterSegments(j *job) (a, b []ir.Vec) {
+// every perimeter extrusion of the chunk as segments (arcs as chords of
+// tolerance chordMM), independent of the optimiser's perimeter index.
+func perimeterSegments(j *job, chordMM float64) (a, b []ir.Vec) {
 	for i := range j.items {
 		it := &j.items[i]
 		if it.cls != cExtrude || it.mi < 0 {
@@ -51,7 +51,7 @@ func perimeterSegments(j *job) (a, b []ir.Vec) {
 		if typ := j.info(it.state).typ; len(typ) > 0 && !isPerimeterType(string(typ)) {
 			continue
 		}
-		j.moves[it.mi].Chords(0.1, func(p, q [3]float64, _ float64) {
+		j.moves[it.mi].Chords(chordMM, func(p, q [3]float64, _ float64) {
 			a = append(a, ir.Vec{p[0], p[1]})
 			b = append(b, ir.Vec{q[0], q[1]})
 		})
@@ -83,7 +83,7 @@ func TestCombedTravelsCrossNoPerimeter(t *testing.T) {
 		var firstWay ir.Vec
 		haveWay := false
 		combHook = func(j *job, a ir.Vec, ways []ir.Vec, b ir.Vec) {
-			A, B := perimeterSegments(j)
+			A, B := perimeterSegments(j, 0.1)
 			pts := append(append([]ir.Vec{a}, ways...), b)
 			mu.Lock()
 			defer mu.Unlock()

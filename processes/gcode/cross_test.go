@@ -29,20 +29,7 @@ func TestRetractionFollowsCrossingRule(t *testing.T) {
 		var mu sync.Mutex
 		var decisions, crossed, vertexOnly int
 		crossHook = func(j *job, a, b ir.Vec, got bool) {
-			var A, B []ir.Vec
-			for i := range j.items {
-				it := &j.items[i]
-				if it.cls != cExtrude || it.mi < 0 {
-					continue
-				}
-				if typ := j.info(it.state).typ; len(typ) > 0 && !isPerimeterType(string(typ)) {
-					continue
-				}
-				j.moves[it.mi].Chords(1, func(p, q [3]float64, _ float64) {
-					A = append(A, ir.Vec{p[0], p[1]})
-					B = append(B, ir.Vec{q[0], q[1]})
-				})
-			}
+			A, B := perimeterSegments(j, 1)
 			eps := j.g.Res / 2
 			want := ir.TravelCrosses(a, b, A, B, eps)
 			proper := false
