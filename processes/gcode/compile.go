@@ -451,7 +451,8 @@ func (rd *reader) classify(l *parse.Line, op parse.Op, prevAbs, prevAbsE, prevIn
 			return cMarker
 		}
 		if fam, ok := attrFamily(cm); ok {
-			if fam == "TYPE" && (rd.opt.Scope == ScopeFeature || isIroning(cm) || isIroning(rd.curAttr("TYPE"))) {
+			if (fam == "TYPE" || fam == "FEATURE") && (rd.opt.Scope == ScopeFeature || isIroning(cm) ||
+				isIroning(rd.curAttr("TYPE")) || isIroning(rd.curAttr("FEATURE"))) {
 				return cFeature
 			}
 			return cAttr

@@ -313,8 +313,9 @@ func (j *job) info(idx int32) *stateInfo {
 	return si
 }
 
-// typeOf returns the feature type text of a state (the ";TYPE:" comment),
-// or "".
+// typeOf returns the feature type text of a state (the ";TYPE:" comment,
+// or Bambu Studio's / OrcaSlicer's "; FEATURE:" in files without one), or
+// "".
 func (j *job) typeOf(s []slotVal) string {
 	if j.slots.typeSlot < 0 {
 		return ""

@@ -41,7 +41,8 @@ const (
 	// commands (Li 2020).
 	ScopeLayer Scope = iota
 	// ScopeFeature reorders only within runs of the same feature type
-	// (";TYPE:" comment), keeping e.g. perimeters before infill.
+	// (";TYPE:" comment, or "; FEATURE:" in Bambu Studio / OrcaSlicer
+	// files), keeping e.g. perimeters before infill.
 	ScopeFeature
 )
 

@@ -132,6 +132,8 @@ func (r *slotReg) snapshot() regSnap {
 	s := regSnap{fam: append([]int{}, r.fam...), hard: append([]bool{}, r.hard...), typeSlot: -1}
 	if i, ok := r.index[slotKey{fam: "TYPE"}]; ok {
 		s.typeSlot = i
+	} else if i, ok := r.index[slotKey{fam: "FEATURE"}]; ok {
+		s.typeSlot = i // Bambu Studio / OrcaSlicer "; FEATURE: Outer wall"
 	}
 	r.snap, r.snapSize = s, len(r.fam)
 	return s
