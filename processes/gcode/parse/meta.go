@@ -33,7 +33,8 @@ type Meta struct {
 	// EmbeddedS is the slicer's estimate (s): PrusaSlicer/Orca "estimated
 	// printing time (normal mode)", Cura ";TIME:" or, when the file has
 	// them, the last ";TIME_ELAPSED:" (CuraEngine's running total),
-	// Simplify3D "Build time"; 0 when absent. EmbeddedSource names the
+	// Simplify3D "Build time", Bambu Studio "total estimated time"; 0 when
+	// absent. EmbeddedSource names the
 	// comment used.
 	EmbeddedS      float64
 	EmbeddedSource string
@@ -109,10 +110,28 @@ func (m *Meta) Observe(l *Line) {
 			}
 			return
 		}
-	case ' ':
-		// Simplify3D: ";   Build time: 1 hours 2 minutes"
-		if t := trimSpace(c); bytes.HasPrefix(t, []byte("Build time:")) && m.EmbeddedSource == "" {
-			if s, ok := ParseDuration(string(trimSpace(t[11:]))); ok {
+	case 'm':
+		// Bambu Studio: "; model printing time: 54m 25s; total estimated
+		// time: 1h 0m 37s" (the total covers the whole file)
+		const key = "total estimated time:"
+		if bytes.HasPrefix(c, []byte("model printing time:")) {
+			if i := bytes.Index(c, []byte(key)); i > 0 {
+				v := c[i+len(key):]
+				if j := bytes.IndexByte(v, ';'); j >= 0 {
+					v = v[:j]
+				}
+				if s, ok := ParseDuration(string(trimSpace(v))); ok {
+					m.EmbeddedS = s
+					m.EmbeddedSource = "total estimated time"
+				}
+			}
+			return
+		}
+	case 'B':
+		// Simplify3D: ";   Build time: 1 hours 2 minutes" (the lexer has
+		// trimmed the blanks)
+		if bytes.HasPrefix(c, []byte("Build time:")) && m.EmbeddedSource == "" {
+			if s, ok := ParseDuration(string(trimSpace(c[11:]))); ok {
 				m.EmbeddedS = s
 				m.EmbeddedSource = "Build time"
 			}
