@@ -90,6 +90,10 @@ type JobInfo struct {
 	Submitted    time.Time          `json:"submitted"`
 	Report       string             `json:"report,omitempty"`
 	Resumed      bool               `json:"resumed,omitempty"`
+	// AlreadyCompleted: the job's journal records that it completed
+	// before; nothing was dispatched (remove the journal, or use another
+	// job id, to print it again).
+	AlreadyCompleted bool `json:"already_completed,omitempty"`
 }
 
 type job struct {
@@ -434,6 +438,11 @@ func (m *Manager) runJob(j *job) {
 		switch {
 		case err == nil:
 			to, why = Completed, "all steps acknowledged"
+			j.mu.Lock()
+			if j.info.AlreadyCompleted {
+				why = "already completed according to its journal (" + m.journalPath(j.spec.ID) + "); nothing dispatched — remove the journal or use another job id to print it again"
+			}
+			j.mu.Unlock()
 			r.mu.Lock()
 			if r.stoppedEarly != "" {
 				why = r.stoppedEarly

@@ -149,8 +149,7 @@ func (r *runner) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.jr = jr
-	defer jr.Close()
+	r.jr = jr // closed by finish, after it journals the final state
 	if rec.Job == nil {
 		sp := spec
 		if err := jr.Append(JournalEntry{Kind: "job", Job: &sp}); err != nil {
@@ -164,9 +163,6 @@ func (r *runner) run(ctx context.Context) error {
 	}
 	r.publishState()
 
-	if err := ex.Begin(ctx); err != nil {
-		return fmt.Errorf("executor: %w", err)
-	}
 	// Replay acknowledged steps into the planner's and the checker's state.
 	replay := func(moves []planners.Move) ([]Step, error) {
 		var steps []Step
@@ -202,6 +198,19 @@ func (r *runner) run(ctx context.Context) error {
 		r.j.info.Resumed = true
 		r.j.mu.Unlock()
 		r.m.log.Info("resuming from journal", "job", spec.ID, "acked_steps", rec.AckedSteps, "acked_moves", len(rec.Acked))
+	}
+	if rec.LastState == Completed {
+		// The job ran to its end before (epilogue included): moving the
+		// robot again would repeat the epilogue, and printing again needs
+		// a new journal.
+		r.j.mu.Lock()
+		r.j.info.Resumed, r.j.info.AlreadyCompleted = true, true
+		r.j.mu.Unlock()
+		r.m.log.Info("job already completed according to its journal; nothing dispatched", "job", spec.ID, "journal", jpath)
+		return nil
+	}
+	if err := ex.Begin(ctx); err != nil {
+		return fmt.Errorf("executor: %w", err)
 	}
 	var pending []Step
 	if rec.InFlight != nil {
@@ -608,6 +617,9 @@ func (r *runner) publishState() {
 
 // finish records metrics and writes the run report.
 func (r *runner) finish() {
+	if r.jr != nil {
+		defer r.jr.Close()
+	}
 	if r.ad == nil {
 		return
 	}
@@ -624,8 +636,11 @@ func (r *runner) finish() {
 	r.j.info.Metrics = metrics
 	r.j.mu.Unlock()
 	if r.jr != nil {
+		// the final state: a completed job is not dispatched again
 		st, reason := r.j.sm.State()
-		_ = r.jr.Append(JournalEntry{Kind: "state", State: st, Note: reason})
+		if err := r.jr.Append(JournalEntry{Kind: "state", State: st, Note: reason}); err != nil {
+			r.m.log.Error("journal final state", "job", r.j.spec.ID, "err", err)
+		}
 	}
 	path, err := r.writeReport(metrics)
 	if err != nil {

@@ -344,3 +344,43 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(2 * time.Millisecond)
 	}
 }
+
+// TestCompletedJobIsNotDispatchedAgain: a job whose journal records its
+// completion is not dispatched again when submitted again (the epilogue
+// used to be re-sent on every re-run); the job completes at once, says so,
+// and the journal gains no dispatched step.
+func TestCompletedJobIsNotDispatchedAgain(t *testing.T) {
+	cell := testCell(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ex1 := &recExec{failAt: -1, blockAt: -1}
+	setExec(ex1, -1)
+	m1 := NewManager(Options{Cell: cell, AutoStart: true})
+	m1.Submit(JobSpec{ID: "once", Process: "travel-rec", Model: modelPath(t)})
+	info, _ := m1.Wait(ctx, "once")
+	m1.Close()
+	if info.State != Completed || info.AlreadyCompleted {
+		t.Fatalf("first run: state %s already %v: %s", info.State, info.AlreadyCompleted, info.Reason)
+	}
+	n := len(ex1.executed())
+	rec, err := ReadJournal(filepath.Join(cell.Controller.JournalDir, "once.jsonl"))
+	if err != nil || rec.LastState != Completed || rec.AckedSteps != n {
+		t.Fatalf("journal after the first run: state %q, %d acked steps of %d, err %v", rec.LastState, rec.AckedSteps, n, err)
+	}
+	ex2 := &recExec{failAt: -1, blockAt: -1, done: map[int]bool{}}
+	setExec(ex2, -1)
+	m2 := NewManager(Options{Cell: cell, AutoStart: true})
+	defer m2.Close()
+	m2.Submit(JobSpec{ID: "once", Process: "travel-rec", Model: modelPath(t)})
+	info, _ = m2.Wait(ctx, "once")
+	if info.State != Completed || !info.AlreadyCompleted || !strings.Contains(info.Reason, "already completed") {
+		t.Fatalf("second run: state %s already %v: %s", info.State, info.AlreadyCompleted, info.Reason)
+	}
+	if got := ex2.executed(); len(got) != 0 {
+		t.Fatalf("second run dispatched %d steps", len(got))
+	}
+	rec2, err := ReadJournal(filepath.Join(cell.Controller.JournalDir, "once.jsonl"))
+	if err != nil || rec2.AckedSteps != n || rec2.InFlight != nil {
+		t.Fatalf("journal after the second run: %d acked steps (was %d), in flight %v, err %v", rec2.AckedSteps, n, rec2.InFlight, err)
+	}
+}
