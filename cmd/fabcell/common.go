@@ -34,18 +34,55 @@ func writeJSON(path string, v any) error {
 // writeFileAtomic writes data to a temporary file next to path and renames
 // it, so a crash never leaves a half-written output.
 func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	f, err := createAtomic(path)
 	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.abort()
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
+	return f.commit()
+}
+
+// atomicFile is an output being written to a temporary file next to its
+// path: commit renames it over the path, abort removes it.
+type atomicFile struct {
+	*os.File
+	path string
+}
+
+// createAtomic starts writing path through a temporary file in its
+// directory.
+func createAtomic(path string) (*atomicFile, error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return nil, fmt.Errorf("write %s: %w", path, err)
 	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+	return &atomicFile{File: tmp, path: path}, nil
+}
+
+// commit closes the file, makes it readable by all (0644, what os.Create
+// gives under the usual umask; a temporary file is created 0600, which
+// other users, e.g. a print server, could not read) and renames it over
+// the path.
+func (f *atomicFile) commit() error {
+	err := f.Chmod(0o644)
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	return os.Rename(tmp.Name(), path)
+	if err == nil {
+		err = os.Rename(f.Name(), f.path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("write %s: %w", f.path, err)
+	}
+	return nil
+}
+
+// abort discards the temporary file.
+func (f *atomicFile) abort() {
+	f.Close()
+	os.Remove(f.Name())
 }

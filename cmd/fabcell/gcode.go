@@ -246,20 +246,16 @@ func optimizeFile(ctx context.Context, in, out string, opt gcode.Options) (gcode
 	if opt.Timing, err = withFooter(f, opt.Timing); err != nil {
 		return gcode.Report{}, fmt.Errorf("%s: %w", in, err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp*")
+	tmp, err := createAtomic(out)
 	if err != nil {
-		return gcode.Report{}, fmt.Errorf("write %s: %w", out, err)
+		return gcode.Report{}, err
 	}
-	defer os.Remove(tmp.Name())
 	rep, err := optimizeGcode(ctx, f, tmp, opt)
 	if err != nil {
-		tmp.Close()
+		tmp.abort()
 		return rep, fmt.Errorf("%s: %w", in, err)
 	}
-	if err := tmp.Close(); err != nil {
-		return rep, fmt.Errorf("write %s: %w", out, err)
-	}
-	return rep, os.Rename(tmp.Name(), out)
+	return rep, tmp.commit()
 }
 
 // optimizeGcode is the re-compiler optimizeFile runs (a test replaces it to
@@ -274,22 +270,15 @@ func copyFileAtomic(in, out string) error {
 		return err
 	}
 	defer src.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp*")
+	tmp, err := createAtomic(out)
 	if err != nil {
-		return fmt.Errorf("write %s: %w", out, err)
+		return err
 	}
-	defer os.Remove(tmp.Name())
 	if _, err := io.Copy(tmp, src); err != nil {
-		tmp.Close()
+		tmp.abort()
 		return fmt.Errorf("write %s: %w", out, err)
 	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", out, err)
-	}
-	if err := os.Rename(tmp.Name(), out); err != nil {
-		return fmt.Errorf("write %s: %w", out, err)
-	}
-	return nil
+	return tmp.commit()
 }
 
 // withFooter reads the settings footer of a regular file ahead of the
