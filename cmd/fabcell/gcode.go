@@ -119,7 +119,7 @@ func newGcodeOptimizeCmd() *cobra.Command {
 		doVerify bool
 	)
 	cmd := &cobra.Command{
-		Use:   "optimize IN.gcode -o OUT.gcode",
+		Use:   "optimize IN.gcode|- -o OUT.gcode|-",
 		Short: "Reorder the extrusions of every layer and write a faster, equivalent G-code file",
 		Long: `optimize streams IN through the re-compiler and writes OUT atomically. Each layer (or the
 part of a layer between commands that must stay in place) is reordered when that is legal
@@ -128,7 +128,9 @@ estimated and compared: lines, extrusion moves, travel distance, retractions, es
 If the re-compiled file is estimated slower as a whole than the input (the optimiser decides
 layer by layer), OUT is written as an unchanged copy of IN instead and the report says so
 ("kept the input unchanged", JSON kept_input); --force skips this check.
-With --verify the verifier re-reads both files and the command fails if it finds a problem.`,
+With --verify the verifier re-reads both files and the command fails if it finds a problem.
+IN and OUT may be - for standard input and output (through temporary files); with -o - the
+report goes to standard error.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
@@ -139,10 +141,34 @@ With --verify the verifier re-reads both files and the command fails if it finds
 				return err
 			}
 			in := args[0]
-			if abs1, _ := filepath.Abs(in); abs1 != "" {
-				if abs2, _ := filepath.Abs(out); abs1 == abs2 {
-					return usagef("output %s would overwrite the input", out)
+			if in != "-" && out != "-" {
+				if abs1, _ := filepath.Abs(in); abs1 != "" {
+					if abs2, _ := filepath.Abs(out); abs1 == abs2 {
+						return usagef("output %s would overwrite the input", out)
+					}
 				}
+			}
+			// Pipes: the input is read three times (optimise, estimate,
+			// never-slower copy) and the output twice, so "-" goes through
+			// temporary files; with -o - the report goes to stderr.
+			w := cmd.OutOrStdout()
+			inName, outName := in, out
+			if in == "-" {
+				p, err := spool(cmd.InOrStdin(), "fabcell-in-*.gcode")
+				if err != nil {
+					return fmt.Errorf("read standard input: %w", err)
+				}
+				defer os.Remove(p)
+				in, inName = p, "stdin"
+			}
+			if out == "-" {
+				p, err := spool(strings.NewReader(""), "fabcell-out-*.gcode")
+				if err != nil {
+					return err
+				}
+				defer os.Remove(p)
+				out, outName = p, "stdout"
+				w = cmd.ErrOrStderr()
 			}
 			ctx := cmd.Context()
 			if ctx == nil {
@@ -185,10 +211,9 @@ With --verify the verifier re-reads both files and the command fails if it finds
 				}
 				vr = &r
 			}
-			w := cmd.OutOrStdout()
 			if asJSON {
 				res := map[string]any{
-					"in": in, "out": out, "elapsed_s": elapsed.Seconds(),
+					"in": inName, "out": outName, "elapsed_s": elapsed.Seconds(),
 					"lines_in": rep.LinesIn, "lines_out": rep.LinesOut,
 					"layers": rep.Layers, "chunks": rep.Chunks, "reordered": rep.Reordered, "kept": rep.Kept,
 					"extrusion_moves_in": before.ExtrusionMoves, "extrusion_moves_out": after.ExtrusionMoves,
@@ -211,7 +236,7 @@ With --verify the verifier re-reads both files and the command fails if it finds
 					return err
 				}
 			} else {
-				printOptimizeReport(w, in, out, rep, before, after, elapsed)
+				printOptimizeReport(w, inName, outName, rep, before, after, elapsed)
 				if keptReason != "" {
 					fmt.Fprintf(w, "kept the input unchanged: %s\n", keptReason)
 				}
@@ -223,16 +248,44 @@ With --verify the verifier re-reads both files and the command fails if it finds
 				}
 			}
 			if vr != nil && !vr.OK {
-				return fmt.Errorf("verify %s against %s: %d problems", out, in, len(vr.Problems))
+				return fmt.Errorf("verify %s against %s: %d problems", outName, inName, len(vr.Problems))
+			}
+			if outName == "stdout" {
+				f, err := os.Open(out)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if _, err := io.Copy(cmd.OutOrStdout(), f); err != nil {
+					return fmt.Errorf("write standard output: %w", err)
+				}
 			}
 			return nil
 		},
 	}
 	fl.register(cmd)
-	cmd.Flags().StringVarP(&out, "out", "o", "", "output G-code file (written atomically)")
+	cmd.Flags().StringVarP(&out, "out", "o", "", "output G-code file (written atomically; - = standard output, the report then goes to standard error)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the comparison as JSON")
 	cmd.Flags().BoolVar(&doVerify, "verify", false, "verify the output against the input afterwards")
 	return cmd
+}
+
+// spool copies r to a new temporary file (name pattern as os.CreateTemp)
+// and returns its path.
+func spool(r io.Reader, pattern string) (string, error) {
+	f, err := os.CreateTemp("", pattern)
+	if err != nil {
+		return "", err
+	}
+	_, err = io.Copy(f, r)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
 }
 
 // optimizeFile runs the re-compiler from in to a temporary file next to

@@ -214,3 +214,39 @@ func TestGcodeOptimizeKeepsInputWhenSlower(t *testing.T) {
 		t.Errorf("default optimiser: %v\n%s", err, out)
 	}
 }
+
+// TestGcodeOptimizePipes: "-" reads standard input and writes standard
+// output (the report then goes to standard error); the piped result is
+// byte for byte the file-to-file one.
+func TestGcodeOptimizePipes(t *testing.T) {
+	in := filepath.Join(gcodeTD, "screw_prusaslicer-2.7.4_arcs.gcode")
+	outPath := filepath.Join(t.TempDir(), "screw.gcode")
+	if _, _, err := runCLI(t, "gcode", "optimize", in, "-o", outPath); err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(outPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := newRootCmd()
+	var out, errb bytes.Buffer
+	root.SetIn(bytes.NewReader(src))
+	root.SetOut(&out)
+	root.SetErr(&errb)
+	root.SetArgs([]string{"gcode", "optimize", "-", "-o", "-", "--verify"})
+	if err := root.Execute(); err != nil {
+		t.Fatalf("%v\n%s", err, errb.String())
+	}
+	if !bytes.Equal(out.Bytes(), want) {
+		t.Fatalf("piped output differs from the file output (%d vs %d bytes)", out.Len(), len(want))
+	}
+	for _, w := range []string{"estimated time", "verify: ok", "stdin", "stdout"} {
+		if !strings.Contains(errb.String(), w) {
+			t.Errorf("report on stderr lacks %q:\n%s", w, errb.String())
+		}
+	}
+}
