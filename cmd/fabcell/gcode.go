@@ -447,12 +447,12 @@ func newGcodeEstimateCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "estimate FILE...",
 		Short: "Estimate print time with the Marlin planner model and compare with the slicer's own estimate",
-		Long: `estimate times each FILE: trapezoidal moves with a look-ahead planner, junction deviation or
+		Long: `estimate times each FILE (- = standard input): trapezoidal moves with a look-ahead planner, junction deviation or
 classic jerk (automatic: classic jerk when the file sets M205 X/Y), the file's M201-M205 limits
 over the configured defaults (or over the machine model the slicer assumed, for Cura files),
 M220/M221, G4, arcs. It prints the time by kind of motion, the slicer's embedded estimate
 (PrusaSlicer "estimated printing time (normal mode)", Cura ";TIME_ELAPSED:"/";TIME:",
-Simplify3D "Build time") and the difference (for Cura also over the layers alone, the span
+Simplify3D "Build time", Bambu Studio "total estimated time") and the difference (for Cura also over the layers alone, the span
 CuraEngine times), and how well the slicer's progress marks (M73 lines, Cura's per-layer
 ";TIME_ELAPSED:") agree.`,
 		Args: cobra.MinimumNArgs(1),
@@ -470,7 +470,16 @@ CuraEngine times), and how well the slicer's progress marks (M73 lines, Cura's p
 			var failed error
 			var all []map[string]any
 			for _, path := range args {
-				r, err := estimateFile(ctx, path, opt.Timing)
+				file := path
+				if path == "-" { // standard input, through a file so its footer is read too
+					p, err := spool(cmd.InOrStdin(), "fabcell-in-*.gcode")
+					if err != nil {
+						return fmt.Errorf("read standard input: %w", err)
+					}
+					defer os.Remove(p)
+					file, path = p, "stdin"
+				}
+				r, err := estimateFile(ctx, file, opt.Timing)
 				if err != nil {
 					fmt.Fprintln(cmd.ErrOrStderr(), "fabcell:", err)
 					failed = errors.New("some files could not be estimated")

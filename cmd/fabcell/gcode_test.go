@@ -249,4 +249,21 @@ func TestGcodeOptimizePipes(t *testing.T) {
 			t.Errorf("report on stderr lacks %q:\n%s", w, errb.String())
 		}
 	}
+	// estimate - : the same estimate as the file's
+	fileOut, _, err := runCLI(t, "gcode", "estimate", in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root = newRootCmd()
+	out.Reset()
+	root.SetIn(bytes.NewReader(src))
+	root.SetOut(&out)
+	root.SetErr(&errb)
+	root.SetArgs([]string{"gcode", "estimate", "-"})
+	if err := root.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Replace(out.String(), "stdin:", in+":", 1); got != fileOut {
+		t.Fatalf("estimate of standard input:\n%s\nof the file:\n%s", out.String(), fileOut)
+	}
 }
