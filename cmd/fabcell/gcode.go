@@ -162,12 +162,13 @@ report goes to standard error.`,
 				in, inName = p, "stdin"
 			}
 			if out == "-" {
-				p, err := spool(strings.NewReader(""), "fabcell-out-*.gcode")
+				f, err := os.CreateTemp("", "fabcell-out-*.gcode")
 				if err != nil {
 					return err
 				}
-				defer os.Remove(p)
-				out, outName = p, "stdout"
+				f.Close()
+				defer os.Remove(f.Name())
+				out, outName = f.Name(), "stdout"
 				w = cmd.ErrOrStderr()
 			}
 			ctx := cmd.Context()

@@ -148,24 +148,27 @@ func (b *Bound) Remaining(k int, r Ref) float64 {
 	return u
 }
 
-// Step bounds D(k)·R(m), the discounted reward of move m taken as step k
-// with reference r, without asking the session for the reward (the jump
-// charge a dead end may add after m is covered by Remaining(k+1, ·));
-// +Inf when nothing bounds it. A search uses it to skip evaluating moves
-// that cannot win.
-func (b *Bound) Step(k int, r Ref, m planners.Move) float64 {
-	u := math.Inf(1)
+// Step returns the reference after move m, taken as step k with reference
+// r, and a bound on D(k)·R(m), the move's discounted reward, without asking
+// the session for the reward (the jump charge a dead end may add after m
+// is covered by Remaining(k+1, ·)); +Inf when nothing bounds it. A search
+// uses it to skip evaluating moves that cannot win.
+func (b *Bound) Step(k int, r Ref, m planners.Move) (next Ref, u float64) {
+	u, next = math.Inf(1), r
 	if b.step != nil {
 		u = b.ex.disc[k] * b.rmax
 	}
 	if b.pb != nil {
 		bound := b.slk
-		if phi, ok := b.pb.Potential(m); ok && r.OK {
-			bound += r.Phi - phi
+		if phi, ok := b.pb.Potential(m); ok {
+			if r.OK {
+				bound += r.Phi - phi
+			}
+			next = Ref{Phi: phi, OK: true}
 		}
 		u = math.Min(u, b.ex.disc[k]*bound)
 	}
-	return u
+	return next, u
 }
 
 // PerMove reports whether Step tells moves apart (the potential bound is

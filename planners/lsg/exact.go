@@ -117,8 +117,7 @@ func (s *Exact) search(ctx context.Context, x int32, d int, g float64, first int
 		}
 		// the child's reward is asked only if its bound can still win
 		m := ex.ActionMove(x, a)
-		kref := s.bound.Next(ref, m)
-		u := s.bound.Step(k1, ref, m)
+		kref, u := s.bound.Step(k1, ref, m)
 		if k1 < ex.cfg.Horizon {
 			u += s.bound.Remaining(k1+1, kref)
 		}

@@ -10,34 +10,11 @@ import (
 	"sync"
 	"testing"
 
+	"fabcell/processes/gcode/internal/brute"
 	"fabcell/processes/gcode/ir"
 	"fabcell/processes/gcode/parse"
 	"fabcell/processes/gcode/verify"
 )
-
-// closedIntersect is an independent closed-segment intersection test
-// (parametric solve; touching and collinear overlaps count).
-func closedIntersect(p, q, a, b ir.Vec) bool {
-	r := ir.Vec{q[0] - p[0], q[1] - p[1]}
-	s := ir.Vec{b[0] - a[0], b[1] - a[1]}
-	den := r[0]*s[1] - r[1]*s[0]
-	ap := ir.Vec{a[0] - p[0], a[1] - p[1]}
-	if den == 0 {
-		if ap[0]*r[1]-ap[1]*r[0] != 0 {
-			return false
-		}
-		rr := r[0]*r[0] + r[1]*r[1]
-		if rr == 0 {
-			return false
-		}
-		t0 := (ap[0]*r[0] + ap[1]*r[1]) / rr
-		t1 := t0 + (s[0]*r[0]+s[1]*r[1])/rr
-		return math.Max(math.Min(t0, t1), 0) <= math.Min(math.Max(t0, t1), 1)
-	}
-	t := (ap[0]*s[1] - ap[1]*s[0]) / den
-	u := (ap[0]*r[1] - ap[1]*r[0]) / den
-	return t >= 0 && t <= 1 && u >= 0 && u <= 1
-}
 
 // perimeterSegments lists, by brute force from the chunk's input lines,
 // every perimeter extrusion of the chunk as segments (arcs as chords of
@@ -107,7 +84,7 @@ func TestCombedTravelsCrossNoPerimeter(t *testing.T) {
 					v = ir.Vec{v[0] + (w[0]-v[0])*shrink/l, v[1] + (w[1]-v[1])*shrink/l}
 				}
 				for k := range A {
-					if closedIntersect(u, v, A[k], B[k]) {
+					if brute.ClosedIntersect(u, v, A[k], B[k]) {
 						t.Errorf("%s: combed travel %v→%v: leg %v→%v meets perimeter %v→%v", f, a, b, pts[i], pts[i+1], A[k], B[k])
 						return
 					}

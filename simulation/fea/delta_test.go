@@ -22,11 +22,7 @@ const deltaTol = 1e-9
 // deltaTol, and the pruned sweep of the delta path must equal the full
 // sweep exactly. It also checks the delta path was actually taken.
 func TestDeltaMatchesRefactor(t *testing.T) {
-	models := []string{"testdata/rl3dp/NodeFemur_wireframe.txt", "testdata/conmech/topopt-100.json", "testdata/assembly_instances/klein_bottle_trail.json"}
-	if !testing.Short() {
-		models = append(models, "testdata/rl3dp/NodeBunny_wireframe.txt")
-	}
-	for _, path := range models {
+	for _, path := range growthModels() {
 		t.Run(path, func(t *testing.T) {
 			_, f := loadModel(t, path)
 			order := layeredOrder(f)
@@ -138,17 +134,7 @@ func TestDeltaMatchesRefactor(t *testing.T) {
 // printed sets a few struts past the cached base (the delta path) do not
 // allocate.
 func TestDeltaQueriesDoNotAllocate(t *testing.T) {
-	_, f := loadModel(t, "testdata/rl3dp/NodeFemur_wireframe.txt")
-	order := layeredOrder(f)
-	s, err := f.NewSession(SelfWeight(), SessionOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range order[:300] {
-		if err := s.Add(e); err != nil {
-			t.Fatal(err)
-		}
-	}
+	f, s, order := printedFemur(t, 300)
 	if _, _, err := s.MaxDisplacement(); err != nil { // factorise the base
 		t.Fatal(err)
 	}
@@ -158,13 +144,7 @@ func TestDeltaQueriesDoNotAllocate(t *testing.T) {
 		}
 	}
 	cands := frontier(f, s.Printed, 12)
-	query := func() {
-		for _, c := range cands {
-			if _, err := s.WithCandidate(c); err != nil && !errors.Is(err, ErrUnstable) {
-				t.Fatal(err)
-			}
-		}
-	}
+	query := candidateQuery(t, s, cands)
 	query()
 	hits := s.deltaHits
 	if a := testing.AllocsPerRun(20, query); a != 0 {

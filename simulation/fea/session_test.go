@@ -103,16 +103,23 @@ func refMax(t testing.TB, f *Frame, elems []int, lc LoadCase) (float64, error) {
 	return res.MaxTranslationM, nil
 }
 
+// growthModels are the models the session tests grow in layered order:
+// the Femur, a conmech and a long-span assembly_instances frame, and the
+// Bunny unless -short.
+func growthModels() []string {
+	models := []string{"testdata/rl3dp/NodeFemur_wireframe.txt", "testdata/conmech/topopt-100.json", "testdata/assembly_instances/klein_bottle_trail.json"}
+	if !testing.Short() {
+		models = append(models, "testdata/rl3dp/NodeBunny_wireframe.txt")
+	}
+	return models
+}
+
 // TestSessionMatchesFullSolve grows Bunny and a conmech model in layered
 // order and, at sampled states, compares WithCandidate (all three
 // methods) on frontier candidates with a from-scratch solve of "printed +
 // candidate"; it also exercises Remove (undo) and re-Add.
 func TestSessionMatchesFullSolve(t *testing.T) {
-	models := []string{"testdata/rl3dp/NodeFemur_wireframe.txt", "testdata/conmech/topopt-100.json", "testdata/assembly_instances/klein_bottle_trail.json"}
-	if !testing.Short() {
-		models = append(models, "testdata/rl3dp/NodeBunny_wireframe.txt")
-	}
-	for _, path := range models {
+	for _, path := range growthModels() {
 		t.Run(path, func(t *testing.T) {
 			_, f := loadModel(t, path)
 			order := layeredOrder(f)
@@ -349,29 +356,43 @@ func ring(f *Frame, v, k int) []int {
 	return out
 }
 
-// TestCandidateQueriesDoNotAllocate pins the hot path: once warm,
-// WithCandidate (Woodbury) and a reused Window + WithCandidate allocate
-// nothing.
-func TestCandidateQueriesDoNotAllocate(t *testing.T) {
+// printedFemur returns the Femur frame, a session on it with the first n
+// struts of layeredOrder printed, and that order.
+func printedFemur(t *testing.T, n int) (*Frame, *Session, []int) {
+	t.Helper()
 	_, f := loadModel(t, "testdata/rl3dp/NodeFemur_wireframe.txt")
 	order := layeredOrder(f)
 	s, err := f.NewSession(SelfWeight(), SessionOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range order[:300] {
+	for _, e := range order[:n] {
 		if err := s.Add(e); err != nil {
 			t.Fatal(err)
 		}
 	}
-	cands := frontier(f, s.Printed, 12)
-	query := func() {
+	return f, s, order
+}
+
+// candidateQuery returns a function asking s for every candidate's d_max
+// (an unstable structure is an answer, not an error).
+func candidateQuery(t *testing.T, s *Session, cands []int) func() {
+	return func() {
 		for _, c := range cands {
 			if _, err := s.WithCandidate(c); err != nil && !errors.Is(err, ErrUnstable) {
 				t.Fatal(err)
 			}
 		}
 	}
+}
+
+// TestCandidateQueriesDoNotAllocate pins the hot path: once warm,
+// WithCandidate (Woodbury) and a reused Window + WithCandidate allocate
+// nothing.
+func TestCandidateQueriesDoNotAllocate(t *testing.T) {
+	f, s, order := printedFemur(t, 300)
+	cands := frontier(f, s.Printed, 12)
+	query := candidateQuery(t, s, cands)
 	query()
 	if a := testing.AllocsPerRun(20, query); a != 0 {
 		t.Errorf("WithCandidate allocates %.1f times per %d queries", a, len(cands))

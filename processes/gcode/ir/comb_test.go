@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand"
 	"testing"
+
+	"fabcell/processes/gcode/internal/brute"
 )
 
 // loopSegs appends the closed polygon pts as segments.
@@ -23,30 +25,6 @@ func circleSegs(a, b []Vec, c Vec, r float64, n int) ([]Vec, []Vec) {
 		pts[i] = Vec{c[0] + r*math.Cos(t), c[1] + r*math.Sin(t)}
 	}
 	return loopSegs(a, b, pts...)
-}
-
-// bruteClosedIntersect is an independent closed-segment intersection
-// test (parametric solve; collinear overlaps count).
-func bruteClosedIntersect(p, q, a, b Vec) bool {
-	r := Vec{q[0] - p[0], q[1] - p[1]}
-	s := Vec{b[0] - a[0], b[1] - a[1]}
-	den := r[0]*s[1] - r[1]*s[0]
-	ap := Vec{a[0] - p[0], a[1] - p[1]}
-	if den == 0 {
-		if ap[0]*r[1]-ap[1]*r[0] != 0 {
-			return false // parallel, not collinear
-		}
-		rr := r[0]*r[0] + r[1]*r[1]
-		if rr == 0 {
-			return false
-		}
-		t0 := (ap[0]*r[0] + ap[1]*r[1]) / rr
-		t1 := t0 + (s[0]*r[0]+s[1]*r[1])/rr
-		return math.Max(math.Min(t0, t1), 0) <= math.Min(math.Max(t0, t1), 1)
-	}
-	t := (ap[0]*s[1] - ap[1]*s[0]) / den
-	u := (ap[0]*r[1] - ap[1]*r[0]) / den
-	return t >= 0 && t <= 1 && u >= 0 && u <= 1
 }
 
 // checkCombed verifies a combed travel p → ways… → q by brute force over
@@ -71,7 +49,7 @@ func checkCombed(t *testing.T, A, B []Vec, lo, hi, p, q Vec, ways []Vec) {
 			v = Vec{v[0] + (pts[i][0]-v[0])*shrink/l, v[1] + (pts[i][1]-v[1])*shrink/l}
 		}
 		for k := range A {
-			if bruteClosedIntersect(u, v, A[k], B[k]) {
+			if brute.ClosedIntersect(u, v, A[k], B[k]) {
 				t.Fatalf("leg %d %v→%v of %v→%v meets perimeter %v→%v", i, pts[i], pts[i+1], p, q, A[k], B[k])
 			}
 		}
