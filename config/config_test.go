@@ -348,3 +348,21 @@ func TestBoxContains(t *testing.T) {
 		t.Error("Box.Contains/Empty")
 	}
 }
+
+// TestZeroSpacingOneProblem: lpbf.spacing_mm 0 (or scan_speed_mm_s 0) is
+// reported once, naming the field — not also as an infinite number of
+// thermal sub-steps blamed on the scan speed.
+func TestZeroSpacingOneProblem(t *testing.T) {
+	for _, c := range []struct{ yaml, field string }{
+		{"lpbf:\n  spacing_mm: 0\n", "lpbf.spacing_mm"},
+		{"lpbf:\n  scan_speed_mm_s: 0\n", "lpbf.scan_speed_mm_s"},
+	} {
+		_, err := Parse(strings.NewReader(c.yaml))
+		if err == nil || !strings.Contains(err.Error(), c.field) {
+			t.Fatalf("%q: err = %v, want one naming %s", c.yaml, err, c.field)
+		}
+		if strings.Contains(err.Error(), "Inf") || strings.Contains(err.Error(), "sub-steps") {
+			t.Errorf("%q: derived error reported: %v", c.yaml, err)
+		}
+	}
+}

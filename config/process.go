@@ -669,7 +669,9 @@ func (l LPBFProcess) validate(v *validator) {
 			v.add("lpbf.substrate_conductance", "must be > 0 with the physical calibration of thermal_model diffusion (without a loss the field never cools), got %v", l.SubstrateConductance)
 		}
 		// sub-steps per laser step: ⌈Fo·(4 + G)⌉ (simulation/thermal.Physical)
-		if n := l.ThermalDiffusivityMM2S / l.ScanSpeedMMS / l.SpacingMM * (4 + l.SubstrateConductance); n > MaxDiffusionSubsteps {
+		// (only for a valid spacing and speed: each names its own error, a
+		// zero would only add an infinite step count)
+		if n := l.ThermalDiffusivityMM2S / l.ScanSpeedMMS / l.SpacingMM * (4 + l.SubstrateConductance); l.SpacingMM > 0 && l.ScanSpeedMMS > 0 && n > MaxDiffusionSubsteps {
 			v.add("lpbf.scan_speed_mm_s", "%v mm/s is too slow for the physical thermal calibration: a laser step of %.3g ms needs %.4g diffusion sub-steps (> %d); scan faster or use thermal_calibration manual",
 				l.ScanSpeedMMS, 1e3*l.SpacingMM/l.ScanSpeedMMS, n, MaxDiffusionSubsteps)
 		}

@@ -74,47 +74,75 @@ planners (bfs at n = 6) can be sampled.`,
 				metrics   map[string]float64
 				err       error
 			}
-			var rows []row
-			out := cmd.OutOrStdout()
+			// every run is set up (and its settings validated) before the
+			// first one starts, so a bad name or ring fails at once
+			type run struct {
+				name string
+				ring int
+				pl   planners.Planner
+			}
+			if len(plannersList) == 0 {
+				return usagef("--planners lists no planner")
+			}
+			if maxDecisions < 0 {
+				return usagef("--max-decisions must be >= 0 (0 = complete), got %d", maxDecisions)
+			}
+			if timeout <= 0 {
+				return usagef("--timeout must be > 0, got %v", timeout)
+			}
+			var runs []run
 			for _, name := range plannersList {
 				rs := rings
 				if name == "greedy" || name == "random" || !usesRing(name) {
 					rs = []int{0}
+				} else if len(rs) == 0 {
+					return usagef("--rings lists no ring size for %s", name)
 				}
 				for _, n := range rs {
 					c := cfg
 					c.Planner = c.PlannerFor(process)
 					c.Planner.Name, c.Planner.Seed = name, seed
-					if n > 0 {
+					if n != 0 {
 						c.Planner.Ring = n
+					} else if usesRing(name) {
+						return usagef("--rings: ring size 0 for %s (must be >= 1)", name)
+					}
+					if err := c.Validate(); err != nil {
+						return usageError{fmt.Errorf("%s n=%d: %w", name, n, err)}
 					}
 					pl, err := planners.NewPlanner(name, planners.Options{Config: c.Planner, Process: proc})
 					if err != nil {
 						return usageError{err}
 					}
-					sess, err := proc.NewSession(g)
-					if err != nil {
-						return err
-					}
-					ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
-					dec := 0
-					start := time.Now()
-					perr := pl.Plan(ctx, sess, func(planners.Move) error {
-						dec++
-						if maxDecisions > 0 && dec >= maxDecisions {
-							return errStopBench
-						}
-						return nil
-					})
-					el := time.Since(start)
-					cancel()
-					r := row{name: name, ring: n, elapsed: el, decisions: dec, complete: sess.Done(), metrics: sess.Metrics()}
-					if perr != nil && perr != errStopBench && !strings.Contains(perr.Error(), errStopBench.Error()) {
-						r.err = perr
-					}
-					rows = append(rows, r)
-					fmt.Fprintf(os.Stderr, "  %s n=%d: %d moves in %v\n", name, n, dec, el.Round(time.Millisecond))
+					runs = append(runs, run{name: name, ring: n, pl: pl})
 				}
+			}
+			var rows []row
+			out := cmd.OutOrStdout()
+			for _, ru := range runs {
+				name, n, pl := ru.name, ru.ring, ru.pl
+				sess, err := proc.NewSession(g)
+				if err != nil {
+					return err
+				}
+				ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+				dec := 0
+				start := time.Now()
+				perr := pl.Plan(ctx, sess, func(planners.Move) error {
+					dec++
+					if maxDecisions > 0 && dec >= maxDecisions {
+						return errStopBench
+					}
+					return nil
+				})
+				el := time.Since(start)
+				cancel()
+				r := row{name: name, ring: n, elapsed: el, decisions: dec, complete: sess.Done(), metrics: sess.Metrics()}
+				if perr != nil && perr != errStopBench && !strings.Contains(perr.Error(), errStopBench.Error()) {
+					r.err = perr
+				}
+				rows = append(rows, r)
+				fmt.Fprintf(cmd.ErrOrStderr(), "  %s n=%d: %d moves in %v\n", name, n, dec, el.Round(time.Millisecond))
 			}
 			keys := benchMetricKeys(process)
 			tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)

@@ -1,10 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"os"
+	"slices"
 	"strings"
 
 	"fabcell/planners"
+	"fabcell/planners/graph"
 
 	"github.com/spf13/cobra"
 )
@@ -25,6 +30,11 @@ printed edge travels, otherwise jumps — so orders from any planner compare sid
 			if process == "" || model == "" || plan == "" {
 				return usagef("--process, --model and --plan are required (processes: %s)", strings.Join(planners.ProcessNames(), ", "))
 			}
+			if out != "" {
+				if err := checkOutputs(model, [][2]string{{"--out", out}}); err != nil {
+					return err
+				}
+			}
 			cfg, err := loadConfig(cmd)
 			if err != nil {
 				return err
@@ -37,8 +47,14 @@ printed edge travels, otherwise jumps — so orders from any planner compare sid
 			if err != nil {
 				return err
 			}
-			order, _, err := planners.ReadOrder(plan)
+			order, recorded, err := planners.ReadOrder(plan)
 			if err != nil {
+				return err
+			}
+			if len(recorded) > 0 && !slices.Equal(planners.PathOf(recorded), order) {
+				return fmt.Errorf("%s: plan JSON is inconsistent: its path (%d nodes) is not the node sequence of its moves (%d moves)", plan, len(order), len(recorded))
+			}
+			if err := checkPlanHeader(plan, process, g); err != nil {
 				return err
 			}
 			sess, err := proc.NewSession(g)
@@ -50,16 +66,49 @@ printed edge travels, otherwise jumps — so orders from any planner compare sid
 				return fmt.Errorf("%s: %w", plan, err)
 			}
 			res := &planners.Result{Process: process, Planner: "evaluate:" + plan, Model: model, Graph: g, Session: sess, Moves: moves, Metrics: metrics, Config: cfg}
-			if out != "" {
-				return writeJSON(out, planners.NewPlanFile(res, 0, 0))
+			w := cmd.OutOrStdout()
+			if out == "-" {
+				w = cmd.ErrOrStderr() // stdout carries the plan JSON
 			}
-			printMetrics(cmd.OutOrStdout(), res)
+			printMetrics(w, res)
+			if out != "" {
+				return writeJSON(out, planFile(res, 0, 0))
+			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&process, "process", "", "process: "+strings.Join(planners.ProcessNames(), ", "))
 	cmd.Flags().StringVar(&model, "model", "", "model file")
 	cmd.Flags().StringVar(&plan, "plan", "", "plan.json, RL3DP result or one index per line")
-	cmd.Flags().StringVar(&out, "out", "", "also write a plan JSON with the recomputed metrics")
+	cmd.Flags().StringVar(&out, "out", "", "also write a plan JSON with the recomputed metrics (- = stdout; the metrics then go to stderr)")
 	return cmd
+}
+
+// checkPlanHeader refuses a fabcell plan JSON written for another process or
+// for a model with another node count: its node indices would name other
+// nodes, and the metrics would silently describe a different toolpath.
+// RL3DP results and index lists carry no header and are not checked.
+func checkPlanHeader(path, process string, g *graph.Graph) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read plan: %w", err)
+	}
+	if t := bytes.TrimSpace(data); len(t) == 0 || t[0] != '{' {
+		return nil
+	}
+	var h struct {
+		Process string `json:"process"`
+		Model   string `json:"model"`
+		Nodes   *int   `json:"nodes"`
+	}
+	if err := json.Unmarshal(data, &h); err != nil {
+		return fmt.Errorf("%s: plan JSON: %v", path, err)
+	}
+	if h.Process != "" && h.Process != process {
+		return fmt.Errorf("%s: plan is for process %s, not %s", path, h.Process, process)
+	}
+	if h.Nodes != nil && *h.Nodes != g.NumNodes() {
+		return fmt.Errorf("%s: plan was made on a model with %d nodes (%s), but %s has %d", path, *h.Nodes, h.Model, g.Name, g.NumNodes())
+	}
+	return nil
 }

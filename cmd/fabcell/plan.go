@@ -1,17 +1,21 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"fabcell/planners"
+	"fabcell/planners/graph"
 
 	"github.com/spf13/cobra"
 )
@@ -101,7 +105,23 @@ programs (URScript, G-code, CLI) are not written.`,
 					if _, ok := provided[name]; !ok {
 						return usagef("--%s is not available for process %s", name, process)
 					}
+					if *p == "-" {
+						return usagef("--%s writes a file; - (standard output) is only for --out", name)
+					}
+					// plots are PNG images: a .svg or .jpg name would get PNG bytes
+					if ext := filepath.Ext(*p); name == "plot" && ext != "" && !strings.EqualFold(ext, ".png") {
+						return usagef("--plot writes a PNG image, but %s has the extension %s", *p, ext)
+					}
 				}
+			}
+			outs := [][2]string{{"--out", out}}
+			for _, name := range slices.Sorted(maps.Keys(artPaths)) {
+				if p := *artPaths[name]; p != "" {
+					outs = append(outs, [2]string{"--" + name, p})
+				}
+			}
+			if err := checkOutputs(model, outs); err != nil {
+				return err
 			}
 			g, err := proc.Load(model)
 			if err != nil {
@@ -127,7 +147,7 @@ programs (URScript, G-code, CLI) are not written.`,
 				Session: sess, Moves: moves, Metrics: sess.Metrics(), Config: cfg,
 				ElapsedS: time.Since(start).Seconds(),
 			}
-			pf := planners.NewPlanFile(res, cfg.Planner.Ring, cfg.Planner.Seed)
+			pf := planFile(res, cfg.Planner.Ring, cfg.Planner.Seed)
 			if err := writeJSON(out, pf); err != nil {
 				return err
 			}
@@ -142,7 +162,7 @@ programs (URScript, G-code, CLI) are not written.`,
 					skipped = append(skipped, "--"+name)
 					continue
 				}
-				if err := writeArtifact(*p, a, res); err != nil {
+				if err := writeArtifact(cmd.Context(), *p, a, res); err != nil {
 					if planErr != nil {
 						// the plan's own error is the one to report
 						fmt.Fprintf(cmd.ErrOrStderr(), "fabcell: --%s of the partial plan not written: %v\n", name, err)
@@ -176,7 +196,7 @@ programs (URScript, G-code, CLI) are not written.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&process, "process", "", "process: "+strings.Join(planners.ProcessNames(), ", "))
-	f.StringVar(&model, "model", "", "model file (see `fabcell validate` for formats)")
+	f.StringVar(&model, "model", "", "model file (formats: see fabcell validate --help)")
 	f.StringVar(&plannerName, "planner", "", "planner: "+strings.Join(planners.PlannerNames(""), ", ")+" (default planner.name)")
 	f.IntVar(&ring, "ring", 0, "LSG ring range n (default planner.ring)")
 	f.Int64Var(&seed, "seed", 0, "random seed (default planner.seed)")
@@ -194,22 +214,90 @@ programs (URScript, G-code, CLI) are not written.`,
 	return cmd
 }
 
-func writeArtifact(path string, a planners.Artifact, r *planners.Result) error {
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
+// checkOutputs refuses output paths ({flag, path}; "-" is stdout) in a
+// directory that does not exist, that name the same file twice (one output would silently replace the other) or a
+// file of the model (an RL3DP pair counts both files; "#N" layer suffixes
+// are ignored), which would be overwritten.
+func checkOutputs(model string, outs [][2]string) error {
+	m := model
+	if i := strings.LastIndexByte(m, '#'); i > 0 {
+		if _, err := strconv.Atoi(m[i+1:]); err == nil {
+			m = m[:i]
+		}
+	}
+	nodes, edges := graph.RL3DPPair(m)
+	for i, o := range outs {
+		if o[1] == "-" {
+			continue
+		}
+		// fail before a long planning run, not when writing its result
+		if st, err := os.Stat(filepath.Dir(o[1])); err != nil || !st.IsDir() {
+			return usagef("%s %s: directory %s does not exist", o[0], o[1], filepath.Dir(o[1]))
+		}
+		for _, in := range []string{nodes, edges} {
+			if sameFile(o[1], in) {
+				return usagef("%s %s would overwrite the model file %s", o[0], o[1], in)
+			}
+		}
+		for _, p := range outs[:i] {
+			if p[1] != "-" && sameFile(o[1], p[1]) {
+				return usagef("%s and %s both write %s", p[0], o[0], o[1])
+			}
+		}
+	}
+	return nil
+}
+
+// sameFile reports whether two paths name one file: the same absolute path,
+// or (both existing) the same file through links.
+func sameFile(a, b string) bool {
+	aa, err1 := filepath.Abs(a)
+	ab, err2 := filepath.Abs(b)
+	if err1 == nil && err2 == nil && aa == ab {
+		return true
+	}
+	sa, err1 := os.Stat(a)
+	sb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
+}
+
+// planFile is planners.NewPlanFile keeping the start node of a plan without
+// moves (a one-pixel layer, a single node): its path is [start], not null,
+// so that evaluate and the controller can read the plan back.
+func planFile(r *planners.Result, ring int, seed int64) planners.PlanFile {
+	pf := planners.NewPlanFile(r, ring, seed)
+	if len(pf.Path) == 0 && r.Session != nil && r.Session.Current() >= 0 {
+		pf.Path = []int{r.Session.Current()}
+	}
+	if pf.Moves == nil {
+		pf.Moves = []planners.Move{}
+	}
+	return pf
+}
+
+// writeArtifact writes one artifact through a temporary file next to path
+// (renamed over it when complete). The writer runs in its own goroutine so
+// that an interrupt (ctx: SIGINT, SIGTERM) ends the command at once, with the
+// temporary file removed, even when the writer itself does not stop (a
+// layer program over a huge model); the goroutine ends with the process.
+func writeArtifact(ctx context.Context, path string, a planners.Artifact, r *planners.Result) error {
+	f, err := createAtomic(path)
 	if err != nil {
 		return err
 	}
-	if err := a.Write(f, r); err != nil {
-		f.Close()
-		os.Remove(tmp)
+	done := make(chan error, 1)
+	go func() { done <- a.Write(f, r) }()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		f.abort()
+		return fmt.Errorf("interrupted while writing %s: %w", path, context.Cause(ctx))
+	}
+	if err != nil {
+		f.abort()
 		return err
 	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, path)
+	return f.commit()
 }
 
 func printMetrics(w io.Writer, r *planners.Result) {

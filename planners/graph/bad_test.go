@@ -253,3 +253,23 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+// TestJSONTypeErrorsInJSONTerms: a value of the wrong JSON type is named
+// with JSON words (object, array, number), never the loader's Go types.
+func TestJSONTypeErrorsInJSONTerms(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct{ json, want string }{
+		{`{"unit": "meter", "node_list": [{"point": [0, 0, 0], "node_id": 0, "is_grounded": true}], "element_list": []}`,
+			"node_list[0].point: JSON array where an object was expected"},
+	}
+	for i, c := range cases {
+		path := filepath.Join(dir, "m"+string(rune('0'+i))+".json")
+		if err := os.WriteFile(path, []byte(c.json), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Load(path, LoadOptions{})
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "graph.") {
+			t.Errorf("%s: err = %v, want %q", c.json, err, c.want)
+		}
+	}
+}

@@ -796,3 +796,20 @@ func TestAdjacencySorted(t *testing.T) {
 		t.Errorf("hub degree %d", g.Degree(40))
 	}
 }
+
+// TestRL3DPByteOrderMark: Node/Edge files saved by Windows editors start
+// with a UTF-8 byte-order mark; like the JSON, OBJ and CLI readers, the
+// RL3DP reader ignores it instead of failing on "\ufeff0" as a coordinate.
+func TestRL3DPByteOrderMark(t *testing.T) {
+	dir := t.TempDir()
+	node := filepath.Join(dir, "NodeBom_CCF.txt")
+	os.WriteFile(node, []byte("\ufeff0 0 0\n10 0 0\n5 8 0\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "EdgeBom_CCF.txt"), []byte("\ufeff0 1\n1 2\n2 0\n0 1\n1 2\n2 0\n"), 0o644)
+	g, err := Load(node, LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.NumNodes() != 3 || g.NumEdges() != 3 || g.PassesOf(0) != 2 {
+		t.Errorf("nodes %d, edges %d, passes %d", g.NumNodes(), g.NumEdges(), g.PassesOf(0))
+	}
+}

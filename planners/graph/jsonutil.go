@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -92,7 +93,7 @@ func (d *jsonDoc) wrap(err error, what string) error {
 		if te.Field != "" {
 			field += "." + te.Field
 		}
-		return d.errAt(te.Offset-1, ErrSyntax, "%s: JSON %s where %s was expected", field, te.Value, te.Type)
+		return d.errAt(te.Offset-1, ErrSyntax, "%s: JSON %s where %s was expected", field, te.Value, jsonKind(te.Type))
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 		return perr(d.file, d.line(int64(len(d.data))), ErrTruncated, "file ends inside %s (truncated JSON)", what)
@@ -397,4 +398,34 @@ func inferKind(opts LoadOptions, g *Graph) Kind {
 		return Planar
 	}
 	return Wireframe
+}
+
+// jsonKind names the JSON value a Go type decodes from, for error messages
+// ("an object", not the package's internal type name).
+func jsonKind(t reflect.Type) string {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil {
+		return "another value"
+	}
+	if t == reflect.TypeFor[json.Number]() {
+		return "a number"
+	}
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	}
+	return "another value"
 }

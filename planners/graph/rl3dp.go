@@ -84,7 +84,11 @@ func readNodeTxt(path string, maxNodes int) ([]r3.Vector, error) {
 	line := 0
 	for sc.Scan() {
 		line++
-		s := strings.TrimSpace(sc.Text())
+		s := sc.Text()
+		if line == 1 {
+			s = strings.TrimPrefix(s, "\ufeff") // UTF-8 BOM (Windows editors)
+		}
+		s = strings.TrimSpace(s)
 		if s == "" || s[0] == '#' {
 			continue
 		}
@@ -134,7 +138,11 @@ func readEdgeTxt(path string, n int, multi bool) ([]Edge, []uint8, error) {
 	line := 0
 	for sc.Scan() {
 		line++
-		s := strings.TrimSpace(sc.Text())
+		s := sc.Text()
+		if line == 1 {
+			s = strings.TrimPrefix(s, "\ufeff") // UTF-8 BOM (Windows editors)
+		}
+		s = strings.TrimSpace(s)
 		if s == "" || s[0] == '#' {
 			continue
 		}

@@ -76,15 +76,16 @@ func (p *Process) LayerProgram(r *planners.Result) (*layerprog.Program, *Session
 	if err != nil {
 		return nil, nil, err
 	}
+	set := layerprog.SettingsFromConfig(p.cellOf(r).CCF)
 	reg, err := s.Region()
-	if err != nil {
+	if err != nil && set.Layers > 0 { // fibre-only programs need no outline
 		return nil, nil, err
 	}
 	stroke, err := s.Stroke()
 	if err != nil {
 		return nil, nil, err
 	}
-	prog, err := layerprog.Build(reg, stroke, layerprog.SettingsFromConfig(p.cellOf(r).CCF))
+	prog, err := layerprog.Build(reg, stroke, set)
 	if err != nil {
 		return nil, nil, fmt.Errorf("ccf: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"fabcell/config"
 	"fabcell/planners"
 )
 
@@ -93,5 +94,45 @@ func TestArtifactsRejectBadPlans(t *testing.T) {
 	}
 	if m := s.Metrics(); m["one_stroke"] != 0 || m["jumps"] != 1 || m["complete"] != 0 {
 		t.Errorf("metrics of a broken stroke: %v", m)
+	}
+}
+
+// TestFiberOnlyProgramOfAnOpenStroke: a layer whose edges enclose no area
+// (here an L of two edges) has no outline for matrix layers, so with the
+// default two matrix layers the G-code is refused naming that; with
+// ccf.layers 0 the program is the fibre stroke alone and is written.
+func TestFiberOnlyProgramOfAnOpenStroke(t *testing.T) {
+	g := mkGraph(t, [][2]float64{{0, 0}, {30, 0}, {30, 20}}, [][2]int{{0, 1}, {1, 2}}, 2)
+	for _, layers := range []int{2, 0} {
+		cfg := config.Defaults()
+		cfg.CCF.Layers = layers
+		p, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := p.Session(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		moves, err := planners.Replay(s, []int{0, 1, 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := &planners.Result{Process: "ccf", Planner: "test", Graph: g, Session: s, Moves: moves, Config: cfg}
+		var gc bytes.Buffer
+		err = p.writeGCode(&gc, r)
+		if layers > 0 {
+			if err == nil || !strings.Contains(err.Error(), "enclose no area") {
+				t.Errorf("layers %d: err = %v, want the missing outline named", layers, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("fibre-only program: %v", err)
+		}
+		out := gc.String()
+		if strings.Count(out, ";LAYER:") != 1 || !strings.Contains(out, "fiber") || !strings.Contains(out, "G1 X30 Y20 E20") {
+			t.Errorf("fibre-only G-code:\n%s", out)
+		}
 	}
 }

@@ -343,7 +343,12 @@ func ComputeOutline(g *graph.Graph, holeFactor float64) (*Outline, error) {
 		}
 	}
 	if outer < 0 {
-		return nil, fmt.Errorf("%w (graph without edges?)", ErrNotPlane)
+		if g.NumEdges() > 0 {
+			// a tree (one edge, a path, a star) has one face of zero area
+			return nil, fmt.Errorf("%w: the %d edges of %s enclose no area (no closed loop), so the layer has no outline for the matrix",
+				ErrNotPlane, g.NumEdges(), g.Name)
+		}
+		return nil, fmt.Errorf("%w: graph without edges", ErrNotPlane)
 	}
 	n := g.NumNodes()
 	o := &Outline{Boundary: make([]bool, n), Crossings: crossings}

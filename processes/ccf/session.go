@@ -44,6 +44,11 @@ func newSession(g *graph.Graph, rp RewardParams, sharpDeg, holeFactor float64) (
 		lo, hi := g.Bounds()
 		return nil, fmt.Errorf("ccf: %s: a CCF layer must be planar, but z spans %.4g..%.4g mm", g.Name, lo.Z, hi.Z)
 	}
+	if a, b, ok := coincidentNodes(g, coincidentTolMM); ok {
+		pa := g.Pos[a]
+		return nil, fmt.Errorf("ccf: %s: nodes %d and %d coincide at (%.6g, %.6g) mm: a zero-length edge or two nodes at one point hide the fibre's real turns and passes; merge them in the model",
+			g.Name, a, b, pa.X, pa.Y)
+	}
 	// every edge in one connected piece (isolated nodes are ignored)
 	comp, _ := g.Components()
 	c0 := comp[g.Edges[0].A]
@@ -92,6 +97,38 @@ func newSession(g *graph.Graph, rp RewardParams, sharpDeg, holeFactor float64) (
 
 // planarTolMM is the z spread below which a graph counts as one layer.
 const planarTolMM = 1e-3
+
+// coincidentTolMM is the xy distance below which two nodes of a layer are
+// one point: a fibre cannot turn or be laid on a shorter edge, and the
+// turning angle at a zero-length edge is undefined (a reversal through it
+// would score as a straight continuation).
+const coincidentTolMM = 1e-3
+
+// coincidentNodes returns two nodes with edges whose xy positions lie within
+// tolMM of each other (per axis; isolated nodes are ignored), hashing the
+// nodes into cells of side tolMM so the cost is O(n).
+func coincidentNodes(g *graph.Graph, tolMM float64) (a, b int, ok bool) {
+	cells := make(map[[2]float64][]int)
+	for v := 0; v < g.NumNodes(); v++ {
+		if g.Degree(v) == 0 {
+			continue
+		}
+		p := g.Pos[v]
+		cx, cy := math.Floor(p.X/tolMM), math.Floor(p.Y/tolMM)
+		for dx := -1.0; dx <= 1; dx++ {
+			for dy := -1.0; dy <= 1; dy++ {
+				for _, w := range cells[[2]float64{cx + dx, cy + dy}] {
+					if q := g.Pos[w]; math.Abs(q.X-p.X) <= tolMM && math.Abs(q.Y-p.Y) <= tolMM {
+						return w, v, true
+					}
+				}
+			}
+		}
+		k := [2]float64{cx, cy}
+		cells[k] = append(cells[k], v)
+	}
+	return 0, 0, false
+}
 
 // startOrder lists nodes with edges: interior before boundary (the fibre
 // is anchored inside the part; spec §4 line 1: "random non-boundary

@@ -2,8 +2,10 @@ package ccf
 
 import (
 	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"fabcell/config"
@@ -404,5 +406,45 @@ func TestPlanarizeCross(t *testing.T) {
 	// 0-X, X-1, 2-X, X-3, 3-5, 5-4, 5-6
 	if pg.NumEdges() != 7 {
 		t.Errorf("%d edges after planarizing, want 7", pg.NumEdges())
+	}
+}
+
+// TestNewSessionRejectsCoincidentNodes: a zero-length edge (or two nodes at
+// one point joined through others) hides the fibre's turns — the stroke
+// 2→0→1→2 over the degenerate triangle reverses 180° at 0≡1 but its turn
+// through the zero-length edge scored as straight — so the session refuses
+// it naming both nodes; isolated duplicates are ignored.
+func TestNewSessionRejectsCoincidentNodes(t *testing.T) {
+	p := testProcess(t)
+	cases := []struct {
+		name  string
+		xy    [][2]float64
+		edges [][2]int
+		bad   bool
+	}{
+		{"zero-length edge", [][2]float64{{0, 0}, {0, 0}, {5, 5}}, [][2]int{{0, 1}, {1, 2}, {2, 0}}, true},
+		{"overlapping triangles", [][2]float64{{0, 0}, {10, 0}, {10, 0.0004}, {0, 10}}, [][2]int{{0, 1}, {1, 3}, {3, 0}, {0, 2}, {2, 3}}, true},
+		{"isolated duplicate", [][2]float64{{0, 0}, {10, 0}, {5, 8}, {10, 0}}, [][2]int{{0, 1}, {1, 2}, {2, 0}}, false},
+		{"close but distinct", [][2]float64{{0, 0}, {10, 0}, {10, 0.01}, {0, 10}}, [][2]int{{0, 1}, {1, 2}, {2, 3}, {3, 0}}, false},
+	}
+	for _, c := range cases {
+		_, err := p.Session(mkGraph(t, c.xy, c.edges, 2))
+		if c.bad {
+			if err == nil || !strings.Contains(err.Error(), "coincide") {
+				t.Errorf("%s: err = %v, want nodes that coincide", c.name, err)
+			}
+		} else if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+		}
+	}
+}
+
+// TestOutlineOfTree: a layer whose edges enclose no area has no matrix
+// outline; the error says so instead of suggesting the graph has no edges.
+func TestOutlineOfTree(t *testing.T) {
+	g := mkGraph(t, [][2]float64{{0, 0}, {30, 0}, {30, 20}}, [][2]int{{0, 1}, {1, 2}}, 2)
+	_, err := ComputeOutline(g, 10)
+	if !errors.Is(err, ErrNotPlane) || !strings.Contains(err.Error(), "enclose no area") || strings.Contains(err.Error(), "without edges") {
+		t.Fatalf("err = %v", err)
 	}
 }

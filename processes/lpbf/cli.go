@@ -3,6 +3,7 @@ package lpbf
 import (
 	"fmt"
 	"io"
+	"math"
 
 	"fabcell/config"
 	"fabcell/planners"
@@ -86,9 +87,29 @@ func (p *Process) writeCLI(w io.Writer, r *planners.Result, binary bool) error {
 		return fmt.Errorf("lpbf: the plan has no moves: nothing to scan")
 	}
 	vecs := ScanVectors(s.lat, order)
+	if err := checkField(s.G, vecs, p.cfg.LPBF.FieldSizeMM); err != nil {
+		return err
+	}
 	enc := commonlayer.ASCII
 	if binary {
 		enc = commonlayer.Binary
 	}
 	return WriteCLI(w, p.cfg.LPBF, []commonlayer.Layer{CLILayer(p.cfg.LPBF, s.G, vecs)}, enc)
+}
+
+// checkField refuses scan vectors that leave the machine's scan field, a
+// square of side fieldMM centred on the origin (lpbf.field_size_mm; the
+// same rule as the safety gate's laser check, which would stop such a layer
+// at its first vector when it is run). The error names the first one.
+func checkField(g *graph.Graph, vecs []Vector, fieldMM float64) error {
+	half := fieldMM / 2
+	for i, v := range vecs {
+		for _, n := range [2]int{v.From, v.To} {
+			if p := g.Pos[n]; math.Abs(p.X) > half || math.Abs(p.Y) > half {
+				return fmt.Errorf("lpbf: scan vector %d (pixel %d at (%.6g, %.6g) mm) leaves the %g mm scan field (|x|, |y| <= %g mm about the field centre, lpbf.field_size_mm): move the part into the field",
+					i, n, p.X, p.Y, fieldMM, half)
+			}
+		}
+	}
+	return nil
 }

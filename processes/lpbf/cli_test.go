@@ -185,3 +185,36 @@ func TestArtifactsOfAnEmptyPlan(t *testing.T) {
 		}
 	}
 }
+
+// TestCLIRefusesVectorsOutsideTheField: a layer beyond the scan field
+// (lpbf.field_size_mm, centred on the origin like the safety gate's laser
+// check) used to be written as a CLI program the machine cannot run; both
+// encodings now refuse it naming the first vector, and a layer inside the
+// field is written.
+func TestCLIRefusesVectorsOutsideTheField(t *testing.T) {
+	g := maskGraph(t, 10, 10, func(c, r int) bool { return true }) // 0..0.5 mm
+	for _, c := range []struct {
+		fieldMM float64
+		ok      bool
+	}{{0.6, false}, {0.96, true}, {250, true}} {
+		p := testProcess(t, func(cfg *config.Cell) { cfg.LPBF.FieldSizeMM = c.fieldMM })
+		s := session(t, p, g)
+		moves := plan(t, p, "zigzag", s, config.Defaults().Planner)
+		r := &planners.Result{Process: "lpbf", Planner: "zigzag", Model: "square", Graph: g, Session: s, Moves: moves}
+		for _, name := range []string{"cli", "cli-binary"} {
+			for _, a := range p.Artifacts() {
+				if a.Name != name {
+					continue
+				}
+				var buf bytes.Buffer
+				err := a.Write(&buf, r)
+				if c.ok && err != nil {
+					t.Errorf("field %g mm, %s: %v", c.fieldMM, name, err)
+				}
+				if !c.ok && (err == nil || !strings.Contains(err.Error(), "scan field")) {
+					t.Errorf("field %g mm, %s: err = %v, want the scan field named", c.fieldMM, name, err)
+				}
+			}
+		}
+	}
+}

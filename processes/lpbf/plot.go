@@ -46,7 +46,10 @@ func WritePlot(w io.Writer, lat *Lattice, e *Evaluation, opts PlotOptions) error
 	face := basicfont.Face7x13
 	lineH := 16
 	top := plotMargin + 2*lineH
-	imgW := max(3*plotMargin+2*max(pw, 200), 2*plotMargin+7*150)
+	// a panel is at least as wide as its caption (7 px per character), so
+	// the captions of a narrow layer's two panels do not overlap
+	panelW := max(pw, 7*len("residual heat met by the laser (x h_max)")+plotMargin/2)
+	imgW := max(3*plotMargin+2*panelW, 2*plotMargin+7*150)
 	legend := 8 + lineH + plotBarH + lineH // label, bar, numbers
 	imgH := top + ph + legend + plotMargin + plotChartH + lineH + plotMargin
 	img := image.NewRGBA(image.Rect(0, 0, imgW, imgH))
@@ -87,7 +90,7 @@ func WritePlot(w io.Writer, lat *Lattice, e *Evaluation, opts PlotOptions) error
 				}
 				return rep.Residual[v] / hmax, rep.Visited[v] > 0
 			}},
-		{x0: 2*plotMargin + max(pw, 200), label: "steps hot after scanning", hi: fmt.Sprintf("%d", maxHot),
+		{x0: 2*plotMargin + panelW, label: "steps hot after scanning", hi: fmt.Sprintf("%d", maxHot),
 			value: func(v int) (float64, bool) {
 				if maxHot == 0 {
 					return 0, rep.Visited[v] > 0

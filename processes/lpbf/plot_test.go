@@ -82,3 +82,37 @@ func TestWritePlot(t *testing.T) {
 		t.Fatalf("background %v", got)
 	}
 }
+
+// TestPlotCaptionsOfANarrowLayer: the two heat maps of a narrow layer used
+// to sit 200 px apart under a 280 px caption, so the captions overlapped;
+// the second panel now starts after the first caption (7 px per character
+// of basicfont.Face7x13).
+func TestPlotCaptionsOfANarrowLayer(t *testing.T) {
+	p := testProcess(t, nil)
+	g := maskGraph(t, 1, 1, func(c, r int) bool { return true })
+	e, err := Evaluate(p.cfg.LPBF, g, []int{0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lat, _ := NewLattice(g)
+	var buf bytes.Buffer
+	if err := WritePlot(&buf, lat, e, PlotOptions{Title: "dot"}); err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// the pixel of the second map (hot for 1 step of 1: the top colour)
+	caption := 7 * len("residual heat met by the laser (x h_max)")
+	top := plotMargin + 2*16
+	x2 := -1
+	for x := 0; x < img.Bounds().Dx() && x2 < 0; x++ {
+		if c := color.RGBAModel.Convert(img.At(x, top+1)).(color.RGBA); c == inferno(1) {
+			x2 = x
+		}
+	}
+	if x2 < plotMargin+caption {
+		t.Errorf("second map at x = %d, inside the first caption (%d..%d px)", x2, plotMargin, plotMargin+caption)
+	}
+}

@@ -48,12 +48,19 @@ func (p *Process) Thermal() thermal.Params { return p.tp }
 // Load implements planners.Process: a PNG mask (pixel pitch
 // lpbf.spacing_mm) or a CLI layer ("file.cli#N", rasterised at
 // lpbf.spacing_mm), always as a pixel graph.
+//
+// Other formats are refused by what they are (their kind is inferred, not
+// forced to pixel, so a CCF edge list is not misread as a pixel graph with
+// "duplicate edges").
 func (p *Process) Load(path string) (*graph.Graph, error) {
-	kind := graph.Pixel
 	s := p.cfg.LPBF.SpacingMM
-	g, err := graph.Load(path, graph.LoadOptions{Kind: &kind, PixelMM: s, SpacingMM: s})
+	g, err := graph.Load(path, graph.LoadOptions{PixelMM: s, SpacingMM: s})
 	if err != nil {
 		return nil, err
+	}
+	if g.Kind != graph.Pixel {
+		return nil, fmt.Errorf("%s: %w: it is a %v model (%d nodes, %d edges); LPBF plans one layer of pixels: a PNG mask or a CLI layer (file.cli#N)",
+			path, ErrNotPixel, g.Kind, g.NumNodes(), g.NumEdges())
 	}
 	if _, err := NewLattice(g); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

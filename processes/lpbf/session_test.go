@@ -240,4 +240,12 @@ func TestNotPixelGraph(t *testing.T) {
 	if _, err := p.Load("testdata/does-not-exist.png"); err == nil {
 		t.Fatal("missing file accepted")
 	}
+	// a CCF edge list (each edge listed twice) is refused for what it is,
+	// not read as a pixel graph with duplicate edges
+	for _, m := range []string{"../../planners/graph/testdata/NodeGear_CCF.txt", "../../planners/graph/testdata/Duck_wireframe.obj"} {
+		_, err := p.Load(m)
+		if !errors.Is(err, ErrNotPixel) || strings.Contains(err.Error(), "duplicate") || !strings.Contains(err.Error(), "PNG mask or a CLI layer") {
+			t.Errorf("%s: err = %v, want ErrNotPixel naming the formats", m, err)
+		}
+	}
 }

@@ -130,36 +130,40 @@ func (s Settings) validate() error {
 // innermost perimeter, alternating between InfillAngleDeg and +90°) with a
 // fibre layer carrying the stroke (bed-frame points in planned order)
 // after every FiberEvery-th matrix layer, or a single fibre layer on top
-// when FiberEvery is 0 or exceeds Layers.
+// when FiberEvery is 0 or exceeds Layers. With no matrix layers the region
+// is not used (any stroke, even one that encloses no area, is printable).
 func Build(region Region, stroke []r2.Point, s Settings) (*Program, error) {
 	if err := s.validate(); err != nil {
 		return nil, err
-	}
-	if err := region.Validate(); err != nil {
-		return nil, fmt.Errorf("layer outline: %w", err)
 	}
 	if len(stroke) < 2 {
 		return nil, fmt.Errorf("fibre stroke has %d points, need at least 2", len(stroke))
 	}
 	var perims [][]Path // perimeter paths per ring (outer ring first)
-	for k := 0; k < s.Perimeters; k++ {
-		off, err := region.Offset((float64(k) + 0.5) * s.LineWidthMM)
-		if err != nil {
-			return nil, fmt.Errorf("perimeter %d: %w", k+1, err)
+	var infillRegion Region
+	if s.Layers > 0 { // a fibre-only program needs no outline
+		if err := region.Validate(); err != nil {
+			return nil, fmt.Errorf("layer outline: %w", err)
 		}
-		var ring []Path
-		for _, l := range off.Loops() {
-			ring = append(ring, Path{Kind: Perimeter, Tool: Matrix, Points: l, Closed: true})
+		for k := 0; k < s.Perimeters; k++ {
+			off, err := region.Offset((float64(k) + 0.5) * s.LineWidthMM)
+			if err != nil {
+				return nil, fmt.Errorf("perimeter %d: %w", k+1, err)
+			}
+			var ring []Path
+			for _, l := range off.Loops() {
+				ring = append(ring, Path{Kind: Perimeter, Tool: Matrix, Points: l, Closed: true})
+			}
+			perims = append(perims, ring)
 		}
-		perims = append(perims, ring)
-	}
-	inset := float64(s.Perimeters) * s.LineWidthMM
-	if s.Perimeters == 0 {
-		inset = s.LineWidthMM / 2
-	}
-	infillRegion, err := region.Offset(inset)
-	if err != nil {
-		return nil, fmt.Errorf("infill boundary: %w", err)
+		inset := float64(s.Perimeters) * s.LineWidthMM
+		if s.Perimeters == 0 {
+			inset = s.LineWidthMM / 2
+		}
+		var err error
+		if infillRegion, err = region.Offset(inset); err != nil {
+			return nil, fmt.Errorf("infill boundary: %w", err)
+		}
 	}
 	p := &Program{Region: region}
 	z := 0.0
