@@ -192,7 +192,7 @@ planners (bfs at n = 6) can be sampled.`,
 var errStopBench = fmt.Errorf("bench: move budget reached")
 
 func usesRing(name string) bool {
-	return name == "lsg-dqn" || name == "bfs"
+	return name == "lsg-dqn" || name == "bfs" || name == "bfs-exhaustive"
 }
 
 // benchMetricKeys are the columns shown for each process.

@@ -12,6 +12,15 @@ import (
 func init() {
 	planners.RegisterPlanner("bfs", "exhaustive search of all move sequences inside the n-ring LSG (the paper's BFS baseline); takes the first move of the best", nil,
 		func(o planners.Options) (planners.Planner, error) { return NewBFS(o) })
+	planners.RegisterPlanner("bfs-exhaustive", "bfs without branch and bound: every sequence inside the n-ring LSG is scored (the paper's BFS cost; same moves as bfs)", nil,
+		func(o planners.Options) (planners.Planner, error) {
+			b, err := NewBFS(o)
+			if err != nil {
+				return nil, err
+			}
+			b.Exhaustive = true
+			return b, nil
+		})
 }
 
 // BFS is the paper's baseline (spec §1 Fig. 1, "BFS O(k^n)"): at every node
@@ -30,6 +39,11 @@ func init() {
 type BFS struct {
 	opts planners.Options
 	disc lsg.Discount
+	// Exhaustive turns the bound off (planner name "bfs-exhaustive"): every
+	// feasible sequence of at most n moves gets its rewards, as in the
+	// paper's BFS, so its cost can be compared with the bounded search. The
+	// chosen moves are the same.
+	Exhaustive bool
 	// Stats of the last Plan.
 	Evaluated int // transitions taken (rewards asked, memoised or not)
 	Pruned    int // branches cut by the bound
@@ -50,7 +64,12 @@ func NewBFS(o planners.Options) (*BFS, error) {
 }
 
 // Name implements planners.Planner.
-func (b *BFS) Name() string { return "bfs" }
+func (b *BFS) Name() string {
+	if b.Exhaustive {
+		return "bfs-exhaustive"
+	}
+	return "bfs"
+}
 
 // Plan implements planners.Planner.
 func (b *BFS) Plan(ctx context.Context, s planners.Session, emit func(planners.Move) error) error {
@@ -68,7 +87,11 @@ func (b *BFS) Plan(ctx context.Context, s planners.Session, emit func(planners.M
 	if err != nil {
 		return err
 	}
-	sr := lsg.NewExact(ex, lsg.NewBound(ex, s))
+	var bound *lsg.Bound
+	if !b.Exhaustive {
+		bound = lsg.NewBound(ex, s)
+	}
+	sr := lsg.NewExact(ex, bound)
 	b.Evaluated, b.Pruned = 0, 0
 	ex.Reset()
 	var cand []planners.Move

@@ -195,6 +195,16 @@ func TestPotentialBoundKeepsPlans(t *testing.T) {
 				if pl == "bfs" && name == "default" && w >= wo {
 					t.Fatalf("%s %s: bfs evaluated %d nodes with the potential bound, %d without", name, path, w, wo)
 				}
+				if pl == "bfs" {
+					// the paper's BFS: no bound at all, same plan, more rewards
+					all, we := planWith(t, "bfs-exhaustive", p, open(t, p, g))
+					if !slices.Equal(with, all) {
+						t.Fatalf("%s %s: bfs-exhaustive plans differently from bfs\n%v\n%v", name, path, with, all)
+					}
+					if name == "default" && we <= w {
+						t.Fatalf("%s %s: bfs-exhaustive evaluated %d nodes, bfs %d", name, path, we, w)
+					}
+				}
 				t.Logf("%s %s %s: %d moves; bfs nodes %d with the bound, %d without", name, path, pl, len(with), w, wo)
 			}
 		}
