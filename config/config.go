@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -103,11 +104,19 @@ func Parse(r io.Reader) (Cell, error) {
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		dec.KnownFields(true)
 		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+			var te *yaml.TypeError
+			if errors.As(err, &te) {
+				// one line: yaml.v3 lists them under "unmarshal errors:"
+				return Cell{}, fmt.Errorf("config: %s", strings.Join(te.Errors, "; "))
+			}
 			return Cell{}, fmt.Errorf("config: %s", strings.TrimPrefix(err.Error(), "yaml: "))
 		}
 		var root yaml.Node
 		if err := yaml.Unmarshal(data, &root); err != nil {
 			return Cell{}, fmt.Errorf("config: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+		}
+		if err := checkWholeNumbers(&root, reflect.TypeFor[Cell](), ""); err != nil {
+			return Cell{}, fmt.Errorf("config: %w", err)
 		}
 		if !hasKey(&root, "safety", "max_displacement_mm") {
 			c.Safety.MaxDisplacementMM = c.Wireframe.DisplacementLimitMM()

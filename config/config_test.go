@@ -366,3 +366,33 @@ func TestZeroSpacingOneProblem(t *testing.T) {
 		}
 	}
 }
+
+// yaml.v3 truncates a fractional number decoded into an integer field;
+// the file is refused instead, naming the line and the key.
+func TestFractionalIntegersRejected(t *testing.T) {
+	for _, c := range []struct{ yaml, want string }{
+		{"ccf:\n  layers: 2.5\n", "line 2: ccf.layers: 2.5 is not a whole number"},
+		{"planner:\n  ring: 2.7\n", "line 2: planner.ring: 2.7 is not a whole number"},
+		{"planner:\n  per_process:\n    wireframe:\n      exact_max_leaves: 100.5\n", "line 4: planner.per_process.wireframe.exact_max_leaves: 100.5"},
+		{"robot:\n  rtde_port: 30004.5\n", "line 2: robot.rtde_port"},
+		{"planner:\n  ring: .inf\n", "line 2"},
+	} {
+		_, err := Parse(strings.NewReader(c.yaml))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Parse(%q) = %v, want %q", c.yaml, err, c.want)
+		}
+	}
+	// whole numbers written as floats decode exactly and are accepted
+	c, err := Parse(strings.NewReader("planner:\n  ring: 3.0\n  per_process:\n    wireframe:\n      exact_max_leaves: 2e3\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Planner.Ring != 3 || *c.Planner.PerProcess["wireframe"].ExactMaxLeaves != 2000 {
+		t.Errorf("ring %d, exact_max_leaves %d", c.Planner.Ring, *c.Planner.PerProcess["wireframe"].ExactMaxLeaves)
+	}
+	// several type errors are one line
+	_, err = Parse(strings.NewReader("planner:\n  ring: abc\n  seed: x\n"))
+	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "line 3") {
+		t.Errorf("two type errors: %q", err)
+	}
+}

@@ -91,6 +91,7 @@ func ParseOrder(name string, data []byte) ([]int, []Move, error) {
 		return pf.Path, pf.Moves, nil
 	}
 	var order []int
+	depth, open := 0, 0 // '[' / '(' nesting of the node lists, and the line that opened it
 	sc := bufio.NewScanner(bytes.NewReader(trim))
 	sc.Buffer(make([]byte, 1<<20), MaxPlanBytes)
 	line := 0
@@ -106,6 +107,19 @@ func ParseOrder(name string, data []byte) ([]int, []Move, error) {
 				continue // other "Key: value" lines of result files
 			}
 			s = s[i+1:]
+		}
+		for _, r := range s {
+			switch r {
+			case '[', '(':
+				if depth == 0 {
+					open = line
+				}
+				depth++
+			case ']', ')':
+				if depth--; depth < 0 {
+					return nil, nil, fmt.Errorf("%s:%d: %q closes a list that was not opened", name, line, r)
+				}
+			}
 		}
 		for _, tok := range strings.FieldsFunc(s, func(r rune) bool {
 			return r == ',' || r == '[' || r == ']' || r == ' ' || r == '\t' || r == '(' || r == ')'
@@ -123,6 +137,10 @@ func ParseOrder(name string, data []byte) ([]int, []Move, error) {
 	}
 	if err := sc.Err(); err != nil {
 		return nil, nil, fmt.Errorf("%s: %v", name, err)
+	}
+	if depth > 0 {
+		// a truncated file: its last index may be cut short too
+		return nil, nil, fmt.Errorf("%s:%d: the node list opened here is never closed (truncated file?)", name, open)
 	}
 	if len(order) == 0 {
 		return nil, nil, fmt.Errorf("%s: no node indices found", name)

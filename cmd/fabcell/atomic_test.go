@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -28,8 +29,14 @@ func TestAtomicOutputs(t *testing.T) {
 	if b, _ := os.ReadFile(path); string(b) != "one" {
 		t.Fatalf("aborted write changed the file: %q", b)
 	}
-	if err := writeFileAtomic(filepath.Join(dir, "missing", "x"), nil); err == nil {
-		t.Fatal("no error for a missing directory")
+	// the error names the directory, not the hidden temporary file
+	missing := filepath.Join(dir, "missing", "x")
+	if err := writeFileAtomic(missing, nil); err == nil || strings.Contains(err.Error(), ".tmp") ||
+		!strings.Contains(err.Error(), "directory "+filepath.Join(dir, "missing")+": no such file") {
+		t.Fatalf("missing directory: %v", err)
+	}
+	if err := writeFileAtomic(filepath.Join(path, "x"), nil); err == nil || !strings.Contains(err.Error(), path+" is not a directory") {
+		t.Fatalf("file as directory: %v", err)
 	}
 	es, _ := os.ReadDir(dir)
 	if len(es) != 1 {

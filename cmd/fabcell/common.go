@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -57,7 +58,13 @@ type atomicFile struct {
 func createAtomic(path string) (*atomicFile, error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
-		return nil, fmt.Errorf("write %s: %w", path, err)
+		// name the directory, not the hidden temporary file
+		if st, serr := os.Stat(filepath.Dir(path)); serr != nil {
+			return nil, fmt.Errorf("write %s: directory %s: %w", path, filepath.Dir(path), unwrapPath(serr))
+		} else if !st.IsDir() {
+			return nil, fmt.Errorf("write %s: %s is not a directory", path, filepath.Dir(path))
+		}
+		return nil, fmt.Errorf("write %s: %w", path, unwrapPath(err))
 	}
 	return &atomicFile{File: tmp, path: path}, nil
 }
@@ -85,4 +92,14 @@ func (f *atomicFile) commit() error {
 func (f *atomicFile) abort() {
 	f.Close()
 	os.Remove(f.Name())
+}
+
+// unwrapPath drops the *PathError's own path (a temporary file's name the
+// user never chose) and keeps its reason.
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }

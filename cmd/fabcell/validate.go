@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 
 	"fabcell/planners/graph"
@@ -219,8 +220,8 @@ model failed.`,
 			if spacingMM == 0 {
 				opts.SpacingMM = cfg.LPBF.SpacingMM
 			}
-			if groundZ < 0 || pixelMM < 0 || spacingMM < 0 {
-				return usagef("--ground-z-mm, --pixel-mm and --spacing-mm must not be negative")
+			if !(groundZ >= 0) || !(pixelMM >= 0) || !(spacingMM >= 0) || math.IsInf(groundZ+pixelMM+spacingMM, 0) {
+				return usagef("--ground-z-mm, --pixel-mm and --spacing-mm must be finite and not negative")
 			}
 			if kind != "" {
 				k, err := parseKind(kind)

@@ -166,3 +166,16 @@ func TestValidateUsageAndConfig(t *testing.T) {
 		t.Error("a non-model file validated")
 	}
 }
+
+// NaN and infinite lengths are usage errors (exit 2), like negative ones;
+// NaN used to pass the "< 0" test and load with a NaN pitch.
+func TestValidateRejectsNonFiniteLengths(t *testing.T) {
+	model := filepath.Join(graphTD, "NodeFemur_wireframe.txt")
+	for _, flag := range []string{"--pixel-mm=nan", "--spacing-mm=+Inf", "--ground-z-mm=-1", "--ground-z-mm=NaN"} {
+		_, _, err := runCLI(t, "validate", flag, model)
+		var ue usageError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), "must be finite and not negative") {
+			t.Errorf("%s: %v", flag, err)
+		}
+	}
+}
