@@ -22,8 +22,11 @@ import (
 type doWatch struct {
 	mu    sync.Mutex
 	rises int
+	on    bool // the bit's last value
 	stop  func()
 }
+
+func (w *doWatch) isOn() bool { w.mu.Lock(); defer w.mu.Unlock(); return w.on }
 
 func watchDO(t *testing.T, io *CellIO, bit uint) *doWatch {
 	t.Helper()
@@ -45,11 +48,12 @@ func watchDO(t *testing.T, io *CellIO, bit uint) *doWatch {
 				}
 				if b, err := f.Uint64("actual_digital_output_bits"); err == nil {
 					on := b&(1<<bit) != 0
+					w.mu.Lock()
 					if on && !prev {
-						w.mu.Lock()
 						w.rises++
-						w.mu.Unlock()
 					}
+					w.on = on
+					w.mu.Unlock()
 					prev = on
 				}
 			case <-quit:
@@ -337,5 +341,71 @@ func submit(t *testing.T, m *Manager, spec JobSpec) {
 	t.Helper()
 	if _, _, err := m.Submit(spec); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestWireframeProgramPausedOnRobot: an operator pausing the program on
+// the robot (pendant pause button; here the dashboard "pause") pauses the
+// job with the reason, and play continues it to completion with every
+// strut printed once. The job used to stay "running" (to the MES, the
+// pendant and the web page) while the arm stood still.
+func TestWireframeProgramPausedOnRobot(t *testing.T) {
+	cell := testCell(t)
+	cell.Controller.TimeScale = 20
+	ctx, io := dryCell(t, cell, 3*time.Minute)
+	m := autoManager(t, cell, io)
+	spec := JobSpec{ID: "wf-pp", Process: "wireframe", Model: absPath(t, "../processes/wireframe/testdata/simple_frame.json")}
+	submit(t, m, spec)
+	waitFor(t, func() bool { info, _ := m.Job("wf-pp"); return info.StepsDone >= 4 })
+	link, _ := io.Robot()
+	if err := link.Dash.Pause(ctx); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { info, _ := m.Job("wf-pp"); return info.State == Paused })
+	info, _ := m.Job("wf-pp")
+	if !strings.Contains(info.Reason, "runtime_state") || !strings.Contains(info.Reason, "paused") {
+		t.Fatalf("paused with reason %q", info.Reason)
+	}
+	n := info.StepsDone
+	time.Sleep(300 * time.Millisecond)
+	if info, _ := m.Job("wf-pp"); info.StepsDone > n+1 || info.State != Paused {
+		t.Fatalf("while the program was paused: %s, %d → %d steps", info.State, n, info.StepsDone)
+	}
+	if err := link.Dash.Play(ctx); err != nil {
+		t.Fatal(err)
+	}
+	info = waitEnded(t, ctx, m, "wf-pp")
+	if info.State != Completed || info.Pauses < 1 {
+		t.Fatalf("state %s pauses %d: %s", info.State, info.Pauses, info.Reason)
+	}
+	if p := printedOnce(t, cell, "wf-pp"); len(p) != 18 {
+		t.Fatalf("printed %d struts", len(p))
+	}
+}
+
+// TestWireframeCancelMidStrutSwitchesExtruderOff: a job cancelled while a
+// strut is being extruded (MES cancel, pendant or web abort) leaves the
+// cell safe: the extruder is switched off. It used to stay on after the
+// job had ended (the step was interrupted between "extruder on" and
+// "extruder off").
+func TestWireframeCancelMidStrutSwitchesExtruderOff(t *testing.T) {
+	cell := testCell(t)
+	cell.Controller.TimeScale = 2
+	ctx, io := dryCell(t, cell, 2*time.Minute)
+	w := watchDO(t, io, 16+uint(cell.Wireframe.ExtrudeToolOutput))
+	defer w.stop()
+	m := autoManager(t, cell, io)
+	submit(t, m, JobSpec{ID: "wf-cancel", Process: "wireframe", Model: absPath(t, "../processes/wireframe/testdata/simple_frame.json")})
+	waitFor(t, func() bool { info, _ := m.Job("wf-cancel"); return info.StepsDone >= 1 && w.isOn() })
+	if err := m.Cancel("wf-cancel", "order withdrawn"); err != nil {
+		t.Fatal(err)
+	}
+	info := waitEnded(t, ctx, m, "wf-cancel")
+	if info.State != Aborted {
+		t.Fatalf("state %s: %s", info.State, info.Reason)
+	}
+	time.Sleep(500 * time.Millisecond) // a stray command would have run by now
+	if w.isOn() {
+		t.Fatal("the extruder is still on after the job was cancelled mid-strut")
 	}
 }

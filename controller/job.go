@@ -47,10 +47,13 @@ type JobSpec struct {
 	Cell string `yaml:"cell,omitempty" json:"-"`
 	// Layers selects layers of a layered model (LPBF CLI), empty = all.
 	Layers []int `yaml:"layers,omitempty" json:"layers,omitempty"`
-	// MaxSteps stops the job after this many steps (0 = all); for demos.
+	// MaxSteps stops the job after this many steps of the run (0 = all);
+	// running it again continues from the journal. For demos.
 	MaxSteps int `yaml:"max_steps,omitempty" json:"max_steps,omitempty"`
 	// Params are process parameters overriding cell settings by YAML path
-	// (e.g. "robot.print_speed_mm_s": 6).
+	// (e.g. "robot.print_speed_mm_s": 6); safety.*, controller.*, mqtt.*,
+	// pendant.*, serial.*, name and the robot's connection and calibration
+	// keys are cell settings a job cannot change (see ApplyOverrides).
 	Params map[string]any `yaml:"params,omitempty" json:"params,omitempty"`
 
 	// dir is the directory relative paths are resolved against.

@@ -451,7 +451,7 @@ func TestLPBFControllerKilledMidLayer(t *testing.T) {
 				mach.GoOfflineAtChunk("crash", inFlight)
 			}
 			cio1, link1 := lpbfIO(t, cell)
-			m1 := NewManager(Options{Cell: cell, IO: cio1, AutoStart: true, Log: lpbfQuiet()})
+			m1 := NewManager(Options{Cell: cell, IO: cio1, AutoStart: true, Log: lpbfQuiet(), StopGrace: -1}) // Close: a crash
 			m1.Submit(JobSpec{ID: "crash", Process: "lpbf", Model: lpbfModelPath(t)})
 			if tc == "scanned, ack lost" {
 				waitFor(t, func() bool { return len(mach.Records()) == inFlight+1 })

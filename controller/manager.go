@@ -33,6 +33,11 @@ type Options struct {
 	Log *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// StopGrace bounds how long Close waits for the running job to reach
+	// a step boundary before it interrupts the step in flight: 0 =
+	// controller.ack_timeout_s; negative = interrupt at once (what a
+	// crash does; for tests of the journal's in-flight recovery).
+	StopGrace time.Duration
 }
 
 // Manager owns the job queue of one cell: one job runs at a time (the cell
@@ -106,7 +111,10 @@ type job struct {
 	mu        sync.Mutex
 	info      JobInfo
 	pauseReq  bool
+	pauseMsg  string
 	resumeCh  chan struct{}
+	stopReq   chan struct{} // closed by Stop: end at the next step boundary
+	stopOnce  sync.Once
 	cancel    context.CancelFunc
 	cancelMsg string
 	done      chan struct{}
@@ -152,7 +160,7 @@ func (m *Manager) Submit(spec JobSpec) (info JobInfo, existed bool, err error) {
 		m.mu.Unlock()
 		return JobInfo{}, false, err
 	}
-	j := &job{spec: spec, sm: NewStateMachine(m.opts.Now), submitted: m.opts.Now(), start: make(chan struct{}), resumeCh: make(chan struct{}, 1), done: make(chan struct{})}
+	j := &job{spec: spec, sm: NewStateMachine(m.opts.Now), submitted: m.opts.Now(), start: make(chan struct{}), resumeCh: make(chan struct{}, 1), stopReq: make(chan struct{}), done: make(chan struct{})}
 	j.info = JobInfo{ID: spec.ID, Process: spec.Process, Planner: spec.Planner, Model: spec.Model, State: Queued, Submitted: j.submitted}
 	if spec.Model == "" {
 		j.info.Model = "(inline " + spec.ModelFormat + ")"
@@ -200,6 +208,7 @@ func (m *Manager) Pause(id, reason string) error {
 	}
 	j.mu.Lock()
 	j.pauseReq = true
+	j.pauseMsg = reason
 	j.mu.Unlock()
 	return nil
 }
@@ -250,11 +259,52 @@ func (m *Manager) Cancel(id, reason string) error {
 		c()
 		return nil
 	}
-	// not started yet
-	if err := j.sm.To(Aborted, reason); err == nil {
+	m.abortQueued(j, reason)
+	return nil
+}
+
+// abortQueued aborts a job that has not started running. The check and
+// the transition happen under m.mu, which nextRunnable holds while it
+// picks a job, so a job is either aborted here or run — never both (the
+// job's done channel is closed once).
+func (m *Manager) abortQueued(j *job, reason string) {
+	m.mu.Lock()
+	ok := m.running != j && j.sm.To(Aborted, reason) == nil
+	m.mu.Unlock()
+	if ok {
 		j.setState(Aborted, reason)
-		m.publish(Event{Kind: "state", JobID: id, Info: ptr(j.snapshot())})
+		m.publish(Event{Kind: "state", JobID: j.spec.ID, Info: ptr(j.snapshot())})
 		close(j.done)
+	}
+}
+
+// Stop ends a job gracefully with reason: a running job finishes and
+// acknowledges the step in flight, goes to the executor's safe point and
+// ends aborted at that step boundary, so its journal holds no step in
+// flight and running it again resumes exactly where it stopped (nothing
+// dispatched twice). A paused or planning job stops at once; a queued one
+// is aborted. Cancel, by contrast, interrupts the step in flight.
+func (m *Manager) Stop(id, reason string) error {
+	j, err := m.get(id)
+	if err != nil {
+		return err
+	}
+	if reason == "" {
+		reason = "stopped"
+	}
+	st, _ := j.sm.State()
+	if st.Terminal() {
+		return fmt.Errorf("job %s is already %s", id, st)
+	}
+	j.mu.Lock()
+	if j.cancelMsg == "" {
+		j.cancelMsg = reason
+	}
+	running := j.cancel != nil
+	j.mu.Unlock()
+	j.stopOnce.Do(func() { close(j.stopReq) })
+	if !running {
+		m.abortQueued(j, reason) // (a job picked meanwhile sees stopReq)
 	}
 	return nil
 }
@@ -312,7 +362,10 @@ func (m *Manager) Subscribe(n int) (<-chan Event, func()) {
 	}
 }
 
-// Close aborts the running job safely and stops the manager.
+// Close stops the running job between steps (Stop: the step in flight is
+// finished and acknowledged, so a re-run resumes exactly; it is
+// interrupted only when it does not end within controller.ack_timeout_s),
+// aborts it with reason "controller shutting down", and stops the manager.
 func (m *Manager) Close() error {
 	m.mu.Lock()
 	if m.closed {
@@ -323,10 +376,27 @@ func (m *Manager) Close() error {
 	run := m.running
 	m.mu.Unlock()
 	if run != nil {
+		// Stop between steps (the step in flight is finished and
+		// acknowledged, so a re-run resumes exactly); interrupt it only
+		// if it does not end within the acknowledgement timeout.
 		run.mu.Lock()
 		if run.cancelMsg == "" {
 			run.cancelMsg = "controller shutting down"
 		}
+		run.mu.Unlock()
+		grace := m.opts.StopGrace
+		if grace == 0 {
+			grace = time.Duration(m.opts.Cell.Controller.AckTimeoutS * float64(time.Second))
+		}
+		if grace > 0 {
+			run.stopOnce.Do(func() { close(run.stopReq) })
+			select {
+			case <-run.done:
+			case <-time.After(grace):
+				m.log.Warn("running job did not reach a step boundary in time; interrupting it", "job", run.spec.ID, "waited", grace)
+			}
+		}
+		run.mu.Lock()
 		c := run.cancel
 		run.mu.Unlock()
 		if c != nil {
@@ -460,7 +530,7 @@ func (m *Manager) runJob(j *job) {
 					}
 				}
 			}
-		case errors.Is(err, context.Canceled):
+		case errors.Is(err, context.Canceled), errors.Is(err, errStopRequested):
 			j.mu.Lock()
 			why = j.cancelMsg
 			j.mu.Unlock()
@@ -515,6 +585,9 @@ func (j *job) snapshot() JobInfo {
 func (j *job) setState(s State, reason string) {
 	j.mu.Lock()
 	j.info.State, j.info.Reason = s, reason
+	if s.Terminal() {
+		j.info.ETA = 0 // nothing left to wait for
+	}
 	j.mu.Unlock()
 }
 

@@ -53,6 +53,9 @@ type runner struct {
 	robotReason string
 	userPaused  bool
 	pauses      int
+	skipBelow   int           // steps numbered below were acknowledged in an earlier run
+	pausedAt    time.Time     // start of the current pause (zero when not paused)
+	pausedFor   time.Duration // total time of the pauses that ended
 	starved     int
 	starvedFor  time.Duration
 	refusal     error
@@ -184,10 +187,23 @@ func (r *runner) run(ctx context.Context) error {
 		}
 		return steps, nil
 	}
-	if len(rec.Acked) > 0 {
-		if _, err := replay(rec.Acked); err != nil {
+	// Steps are numbered in the order the adapter emits them, including
+	// steps that carry no planner move (CCF matrix layers, the fibre cut);
+	// those numbered below skipBelow were acknowledged before and are not
+	// dispatched again. replayed counts the steps the acknowledged moves
+	// regenerate; the acknowledged move-less steps after them (e.g. matrix
+	// layers done before the first fibre step) are the difference.
+	replayed := 0
+	if rec.AckedSteps > 0 {
+		steps, err := replay(rec.Acked)
+		if err != nil {
 			return fmt.Errorf("resume from journal: %w", err)
 		}
+		if len(steps) > rec.AckedSteps {
+			return fmt.Errorf("resume from journal %s: its %d acknowledged moves make %d steps, more than the %d acknowledged", jpath, len(rec.Acked), len(steps), rec.AckedSteps)
+		}
+		replayed = len(steps)
+		r.skipBelow = rec.AckedSteps
 		r.stepsDone.Store(int64(rec.AckedSteps))
 		r.ackedMoves.Store(int64(len(rec.Acked)))
 		r.planned.Store(int64(len(rec.Acked)))
@@ -228,18 +244,21 @@ func (r *runner) run(ctx context.Context) error {
 				return err
 			}
 			r.stepsDone.Add(1)
+			r.skipBelow = rec.InFlight.Seq + 1
 			r.ackedMoves.Add(int64(len(rec.InFlight.Moves)))
 			for _, mv := range rec.InFlight.Moves {
 				r.cov.add(mv)
 			}
+			replayed += len(steps)
 		} else {
 			if !known {
 				r.m.log.Warn("in-flight step state unknown after restart; dispatching it again", "job", spec.ID, "seq", rec.InFlight.Seq)
 				r.m.publish(Event{Kind: "error", JobID: spec.ID, Message: fmt.Sprintf("step %d was in flight at the crash and the hardware cannot confirm it; dispatching it again", rec.InFlight.Seq)})
 			}
 			for i := range steps {
-				steps[i].Seq = rec.InFlight.Seq
+				steps[i].Seq = replayed + i
 			}
+			replayed += len(steps)
 			pending = steps
 		}
 	}
@@ -265,7 +284,7 @@ func (r *runner) run(ctx context.Context) error {
 	depth := cell.Controller.LookaheadDepth
 	steps := make(chan Step, depth)
 	checkErr := make(chan error, 1)
-	nextSeq := int(r.stepsDone.Load()) + len(pending)
+	nextSeq := replayed
 	if !sess.Done() {
 		moves, wait := planners.Stream(runCtx, pl, sess, depth)
 		wg.Add(1)
@@ -342,6 +361,15 @@ func (r *runner) run(ctx context.Context) error {
 	err = r.dispatch(runCtx, ctx, pending, steps, checkErr)
 	cancelRun()
 	if err != nil {
+		// Whatever ended the dispatch (cancel, abort, a failed step), leave
+		// the cell in its safe state: a step interrupted between "extruder
+		// on" and "extruder off" would leave the extruder running. The
+		// robot finishes the command it is executing first.
+		sctx, c := context.WithTimeout(context.Background(), time.Duration(cell.Controller.AckTimeoutS*float64(time.Second)))
+		if serr := ex.SafePoint(sctx); serr != nil {
+			r.m.log.Warn("safe point after the job stopped", "job", spec.ID, "err", serr)
+		}
+		c()
 		return r.explain(ctx, err)
 	}
 	select {
@@ -349,7 +377,9 @@ func (r *runner) run(ctx context.Context) error {
 		return e
 	default:
 	}
-	if !sess.Done() && spec.MaxSteps == 0 {
+	// (with max_steps the planner goroutine may still be applying moves
+	// to sess: it is not read then)
+	if spec.MaxSteps == 0 && !sess.Done() {
 		return errors.New("plan ended before coverage was complete")
 	}
 	endCtx, c := context.WithTimeout(context.Background(), 30*time.Second)
@@ -416,6 +446,8 @@ func (r *runner) dispatch(ctx, jobCtx context.Context, pending []Step, steps <-c
 			return Step{}, false, e
 		case s, ok := <-steps:
 			return s, ok, nil
+		case <-r.j.stopReq:
+			return Step{}, false, errStopRequested
 		case <-ctx.Done():
 			return Step{}, false, ctx.Err()
 		}
@@ -425,12 +457,18 @@ func (r *runner) dispatch(ctx, jobCtx context.Context, pending []Step, steps <-c
 		if err := r.waitIfPaused(ctx); err != nil {
 			return err
 		}
+		if err := r.stopRequested(ctx); err != nil {
+			return err
+		}
 		s, ok, err := next()
 		if err != nil {
 			return err
 		}
 		if !ok {
 			return nil
+		}
+		if s.Seq < r.skipBelow {
+			continue // acknowledged before the restart (journal)
 		}
 		if first {
 			first = false
@@ -467,7 +505,7 @@ func (r *runner) dispatch(ctx, jobCtx context.Context, pending []Step, steps <-c
 		r.leadSeries = append(r.leadSeries, LeadSample{T: now, Lead: int(r.planned.Load() - r.ackedMoves.Load()), Step: s.Seq})
 		r.mu.Unlock()
 		r.updateInfo()
-		if max := r.j.spec.MaxSteps; max > 0 && int(r.stepsDone.Load()) >= max {
+		if max := r.j.spec.MaxSteps; max > 0 && int(r.stepsDone.Load())-r.skipBelow >= max {
 			r.mu.Lock()
 			r.stoppedEarly = fmt.Sprintf("stopped after max_steps=%d (run again to continue from the journal)", max)
 			r.mu.Unlock()
@@ -476,10 +514,29 @@ func (r *runner) dispatch(ctx, jobCtx context.Context, pending []Step, steps <-c
 	}
 }
 
+// errStopRequested ends a job at a step boundary after Manager.Stop (or
+// Close): nothing is in flight, the journal resumes it exactly.
+var errStopRequested = errors.New("stop requested")
+
+// stopRequested returns errStopRequested, after taking the executor to its
+// safe point, when Manager.Stop asked the job to end; it is called only
+// between steps.
+func (r *runner) stopRequested(ctx context.Context) error {
+	select {
+	case <-r.j.stopReq:
+	default:
+		return nil
+	}
+	if err := r.ex.SafePoint(ctx); err != nil {
+		return fmt.Errorf("safe point: %w", err)
+	}
+	return errStopRequested
+}
+
 // waitIfPaused blocks between steps while the operator paused the job.
 func (r *runner) waitIfPaused(ctx context.Context) error {
 	r.j.mu.Lock()
-	req := r.j.pauseReq
+	req, why := r.j.pauseReq, r.j.pauseMsg
 	r.j.mu.Unlock()
 	if !req {
 		return nil
@@ -487,16 +544,21 @@ func (r *runner) waitIfPaused(ctx context.Context) error {
 	if err := r.ex.SafePoint(ctx); err != nil {
 		return fmt.Errorf("safe point: %w", err)
 	}
-	r.setPaused(true, false, "paused by operator")
-	defer r.setPaused(false, false, "resumed by operator")
+	if why == "" {
+		why = "paused by operator"
+	}
+	r.setPaused(true, false, why)
 	for {
 		r.j.mu.Lock()
 		req = r.j.pauseReq
 		r.j.mu.Unlock()
 		if !req {
+			r.setPaused(false, false, "resumed by operator")
 			return nil
 		}
 		select {
+		case <-r.j.stopReq:
+			return errStopRequested // ends paused → aborted
 		case <-r.j.resumeCh:
 		case <-ctx.Done():
 			return ctx.Err()
@@ -517,10 +579,19 @@ func (r *runner) setPaused(on, robot bool, reason string) {
 		r.userPaused = on
 	}
 	after := r.userPaused || r.robotPaused
-	if !before && after {
+	switch {
+	case !before && after:
 		r.pauses++
+		r.pausedAt = time.Now()
+	case before && !after:
+		r.pausedFor += time.Since(r.pausedAt)
+		r.pausedAt = time.Time{}
 	}
+	pauses := r.pauses
 	r.mu.Unlock()
+	r.j.mu.Lock()
+	r.j.info.Pauses = pauses
+	r.j.mu.Unlock()
 	st, _ := r.j.sm.State()
 	switch {
 	case after && st != Paused && !st.Terminal():
@@ -591,10 +662,15 @@ func (r *runner) monitor(ctx context.Context, cancel context.CancelFunc) {
 
 func (r *runner) updateInfo() {
 	done := r.stepsDone.Load()
-	elapsed := time.Since(r.began).Seconds()
 	r.mu.Lock()
 	starved, pauses := r.starved, r.pauses
+	// the ETA extrapolates the time spent working: pauses do not count
+	active := time.Since(r.began) - r.pausedFor
+	if !r.pausedAt.IsZero() {
+		active -= time.Since(r.pausedAt)
+	}
 	r.mu.Unlock()
+	elapsed := active.Seconds()
 	r.j.mu.Lock()
 	r.j.info.StepsDone = int(done)
 	r.j.info.MovesDone = int(r.ackedMoves.Load())
@@ -603,7 +679,10 @@ func (r *runner) updateInfo() {
 	if r.total > 0 {
 		r.j.info.Progress = math.Min(1, float64(r.cov.count())/float64(r.total))
 	}
-	if p := r.j.info.Progress; p > 0 && p < 1 {
+	switch p := r.j.info.Progress; {
+	case r.j.info.State.Terminal():
+		r.j.info.ETA = 0 // nothing left to wait for
+	case p > 0 && p < 1:
 		r.j.info.ETA = elapsed * (1 - p) / p
 	}
 	r.j.info.Starved, r.j.info.Pauses = starved, pauses
@@ -635,8 +714,12 @@ func (r *runner) finish() {
 	r.j.mu.Lock()
 	r.j.info.Metrics = metrics
 	r.j.mu.Unlock()
-	if r.jr != nil {
-		// the final state: a completed job is not dispatched again
+	r.mu.Lock()
+	early := r.stoppedEarly != ""
+	r.mu.Unlock()
+	if r.jr != nil && !early {
+		// the final state: a completed job is not dispatched again (one
+		// stopped by max_steps is not finished: the next run continues it)
 		st, reason := r.j.sm.State()
 		if err := r.jr.Append(JournalEntry{Kind: "state", State: st, Note: reason}); err != nil {
 			r.m.log.Error("journal final state", "job", r.j.spec.ID, "err", err)
@@ -655,7 +738,9 @@ func (r *runner) finish() {
 // ApplyOverrides applies the spec's planner/ring/seed and params (YAML
 // paths such as "robot.print_speed_mm_s") to a copy of the cell and
 // re-validates it. Front ends call it at submission so a bad override is
-// refused before the job is queued.
+// refused before the job is queued. Cell settings (cellOnlyKeys: safety
+// limits, connections, directories, robot calibration) cannot be
+// overridden by a job.
 func ApplyOverrides(cell config.Cell, spec JobSpec) (config.Cell, error) {
 	// planner.per_process.<process> first, so the job's own fields win.
 	cell.Planner = cell.PlannerFor(spec.Process)
@@ -678,6 +763,9 @@ func ApplyOverrides(cell config.Cell, spec JobSpec) (config.Cell, error) {
 			return cell, err
 		}
 		for _, k := range sortedKeys(spec.Params) {
+			if sec := cellOnly(k); sec != "" {
+				return cell, fmt.Errorf("job %s: param %q: %s is a cell setting, not a job parameter (set it in the cell configuration)", spec.ID, k, sec)
+			}
 			parts := strings.Split(k, ".")
 			node := tree
 			for i, p := range parts {
@@ -701,6 +789,25 @@ func ApplyOverrides(cell config.Cell, spec JobSpec) (config.Cell, error) {
 		}
 		c, err := config.Parse(strings.NewReader(string(out)))
 		if err != nil {
+			// name the parameter (the YAML error's line numbers refer to
+			// an internal document)
+			if len(spec.Params) == 1 {
+				for k, v := range spec.Params {
+					msg := err.Error()
+					if i := strings.LastIndex(msg, ": "); i >= 0 && strings.Contains(msg, "unmarshal") {
+						msg = msg[i+2:]
+					}
+					return cell, fmt.Errorf("job %s: param %q = %v: %s", spec.ID, k, v, msg)
+				}
+			}
+			for _, k := range sortedKeys(spec.Params) {
+				one := spec
+				one.Params = map[string]any{k: spec.Params[k]}
+				one.Planner, one.Ring, one.Seed = "", 0, 0
+				if _, e := ApplyOverrides(cell, one); e != nil {
+					return cell, e
+				}
+			}
 			return cell, fmt.Errorf("job %s: params: %w", spec.ID, err)
 		}
 		cell = c
@@ -709,6 +816,33 @@ func ApplyOverrides(cell config.Cell, spec JobSpec) (config.Cell, error) {
 		return cell, fmt.Errorf("job %s: %w", spec.ID, err)
 	}
 	return cell, nil
+}
+
+// cellOnlyKeys are the configuration keys (sections end in '.') that
+// belong to the cell, not to a job: its name, safety limits, connections,
+// operator interfaces, journal and report directories, and the robot's
+// connection and calibration. A job's params may not change them — a job
+// submitted over MQTT must not relax a safety limit, point the journal or
+// the reports at another directory, or move the bed frame.
+var cellOnlyKeys = []string{
+	"name", "safety.", "controller.", "mqtt.", "pendant.", "serial.",
+	"robot.model", "robot.host", "robot.rtde_port", "robot.dashboard_port", "robot.script_port",
+	"robot.rtde_frequency_hz", "robot.connect_timeout_s", "robot.register_offset", "robot.allow_local_script",
+	"robot.tool_offset", "robot.bed_frame", "robot.home_joints_rad",
+}
+
+// cellOnly returns the cell-only key or section that param key k names
+// ("" if a job may set it).
+func cellOnly(k string) string {
+	for _, c := range cellOnlyKeys {
+		if k == strings.TrimSuffix(c, ".") || strings.HasPrefix(k, c) || (!strings.HasSuffix(c, ".") && strings.HasPrefix(k, c+".")) {
+			if strings.HasSuffix(c, ".") {
+				return strings.TrimSuffix(c, ".") + ".*"
+			}
+			return c
+		}
+	}
+	return ""
 }
 
 // coverage counts what acknowledged steps covered, under the process's

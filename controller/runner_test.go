@@ -291,7 +291,7 @@ func TestPipelineResumeFromJournal(t *testing.T) {
 	// First run: the "controller" dies while step 40 is in flight.
 	ex1 := &recExec{failAt: -1, blockAt: 40}
 	setExec(ex1, -1)
-	m1 := NewManager(Options{Cell: cell, AutoStart: true})
+	m1 := NewManager(Options{Cell: cell, AutoStart: true, StopGrace: -1}) // Close: a crash
 	m1.Submit(JobSpec{ID: "crash", Process: "travel-rec", Model: modelPath(t)})
 	waitFor(t, func() bool { i, _ := m1.Job("crash"); return i.StepsDone == 40 })
 	time.Sleep(20 * time.Millisecond)

@@ -144,18 +144,21 @@ func (a *wireframeAdapter) next(m planners.Move) *wfNext {
 	q, pos := a.q, a.posMM
 	for _, st := range steps {
 		w := fmt.Sprintf("%s %s", where, st.Note)
-		if st.Collides {
-			rule := safety.RuleHeadCollision
-			n.err = &safety.Violation{Rule: rule, Where: w, Value: math.NaN(), Limit: math.NaN(), Detail: "the collision check could not clear this motion of the head"}
-			return n
-		}
 		c, err := wfCmd(st)
 		if err != nil {
 			n.err = err
 			return n
 		}
+		// the gate first: its refusal names the rule and the place (a
+		// keep-out box, the workspace, a joint limit)
 		if q, pos, err = a.gate(w, st, q, pos, true); err != nil {
 			n.err = err
+			return n
+		}
+		if st.Collides {
+			to := st.TCP.P.Mul(1000)
+			n.err = &safety.Violation{Rule: safety.RuleHeadCollision, Where: w, Value: math.NaN(), Limit: math.NaN(),
+				Detail: fmt.Sprintf("the collision check could not clear this motion of the head or arm (printed struts, bed, safety.keep_out boxes) towards TCP (%.1f, %.1f, %.1f) mm, base frame", to.X, to.Y, to.Z)}
 			return n
 		}
 		n.cmds = append(n.cmds, c)

@@ -107,9 +107,22 @@ func (v Verdict) String() string {
 
 // Assess maps a robot status to a verdict (protective stop → pause,
 // emergency stop / violation / fault → abort, robot not running → pause,
-// door open → pause) with the violation that explains it (nil when
-// Continue).
+// door open → pause, program paused on the robot (pendant or dashboard
+// pause; runtime_state PAUSING/PAUSED) → pause until play) with the
+// violation that explains it (nil when Continue).
 func (g *Gate) Assess(st RobotStatus) (Verdict, *Violation) {
+	if v, viol := g.assessCell(st); v != Continue {
+		return v, viol
+	}
+	if st.RuntimeState == RuntimePausing || st.RuntimeState == RuntimePaused {
+		return Pause, violation(RuleRuntime, "robot", math.NaN(), math.NaN(), "", "program paused on the robot (press play on the pendant or send the dashboard \"play\" to continue)")
+	}
+	return Continue, nil
+}
+
+// assessCell is Assess without the program's runtime state: the robot's
+// modes and the door.
+func (g *Gate) assessCell(st RobotStatus) (Verdict, *Violation) {
 	switch st.SafetyMode {
 	case SafetyModeNormal, SafetyModeReduced:
 	case SafetyModeSystemEmergencyStop, SafetyModeRobotEmergencyStop, SafetyModeViolation, SafetyModeFault:
@@ -133,7 +146,8 @@ func (g *Gate) ReadyToStart(st RobotStatus, remote bool) error {
 	if st.SafetyMode != SafetyModeNormal {
 		return violation(RuleSafetyMode, "start", math.NaN(), math.NaN(), "", SafetyModeName(st.SafetyMode)+" (want NORMAL)")
 	}
-	if v, viol := g.Assess(st); v != Continue {
+	// (a program paused on the robot does not matter: fabcell starts its own)
+	if v, viol := g.assessCell(st); v != Continue {
 		return viol
 	}
 	if !remote {

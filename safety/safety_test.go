@@ -145,6 +145,11 @@ func TestAssess(t *testing.T) {
 		{RobotStatus{RobotMode: RobotModeIdle, SafetyMode: SafetyModeNormal, DigitalInputs: closed}, Pause, "IDLE"},
 		{RobotStatus{RobotMode: RobotModeRunning, SafetyMode: SafetyModeNormal}, Pause, "door open"},
 		{RobotStatus{RobotMode: RobotModeRunning, SafetyMode: SafetyModeFault, DigitalInputs: closed}, Abort, "FAULT"},
+		// a program paused on the pendant or from the dashboard pauses the job
+		{RobotStatus{RobotMode: RobotModeRunning, SafetyMode: SafetyModeNormal, RuntimeState: RuntimePaused, DigitalInputs: closed}, Pause, "runtime_state"},
+		{RobotStatus{RobotMode: RobotModeRunning, SafetyMode: SafetyModeNormal, RuntimeState: RuntimePausing, DigitalInputs: closed}, Pause, "program paused"},
+		{RobotStatus{RobotMode: RobotModeRunning, SafetyMode: SafetyModeNormal, RuntimeState: RuntimePlaying, DigitalInputs: closed}, Continue, ""},
+		{RobotStatus{RobotMode: RobotModeRunning, SafetyMode: SafetyModeProtectiveStop, RuntimeState: RuntimePaused, DigitalInputs: closed}, Pause, "PROTECTIVE_STOP"},
 	}
 	for _, c := range cases {
 		v, viol := g.Assess(c.st)
@@ -160,6 +165,10 @@ func TestAssess(t *testing.T) {
 		t.Fatalf("local mode accepted: %v", err)
 	}
 	if err := g.ReadyToStart(ok, true); err != nil {
+		t.Fatal(err)
+	}
+	// another program paused on the robot does not stop fabcell starting its own
+	if err := g.ReadyToStart(RobotStatus{RobotMode: RobotModeRunning, SafetyMode: SafetyModeNormal, RuntimeState: RuntimePaused, DigitalInputs: closed}, true); err != nil {
 		t.Fatal(err)
 	}
 	if err := g.ReadyToStart(RobotStatus{RobotMode: RobotModeRunning, SafetyMode: SafetyModeReduced, DigitalInputs: closed}, true); err == nil {

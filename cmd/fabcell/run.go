@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"fabcell/config"
@@ -109,9 +111,22 @@ A run report (JSON + HTML with PNG plots) is written to controller.report_dir/<j
 			for {
 				select {
 				case <-ctx.Done():
-					fmt.Fprintln(out, "\ninterrupted: stopping at a safe point; run the same job again to resume from the journal")
-					m.Cancel(spec.ID, "interrupted by operator (SIGINT)")
-					info := <-done
+					// The first signal stops between steps (the step in
+					// flight is finished and acknowledged, so the journal
+					// resumes exactly); a second one interrupts that step.
+					again := make(chan os.Signal, 1)
+					signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+					defer signal.Stop(again)
+					fmt.Fprintln(out, "\ninterrupted: finishing the step in flight and stopping at a safe point (interrupt again to stop at once); run the same job again to resume from the journal")
+					m.Stop(spec.ID, "interrupted by operator (signal)")
+					var info controller.JobInfo
+					select {
+					case info = <-done:
+					case <-again:
+						fmt.Fprintln(out, "interrupted again: stopping the step in flight")
+						m.Cancel(spec.ID, "interrupted by operator (second signal, step in flight interrupted)")
+						info = <-done
+					}
 					bar.Done()
 					return fmt.Errorf("job %s %s: %s", info.ID, info.State, info.Reason)
 				case info := <-done:
@@ -147,7 +162,7 @@ A run report (JSON + HTML with PNG plots) is written to controller.report_dir/<j
 	}
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "run on fabcell's built-in simulators (no hardware)")
 	cmd.Flags().Float64Var(&timeScale, "time-scale", 1, "simulated seconds per wall-clock second in a dry run (controller.time_scale)")
-	cmd.Flags().IntVar(&maxSteps, "max-steps", 0, "stop after this many steps (0 = all)")
+	cmd.Flags().IntVar(&maxSteps, "max-steps", 0, "stop after this many steps of this run (0 = all); run again to continue from the journal")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress bar")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "log connection and pipeline events")
 	return cmd

@@ -11,7 +11,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"fabcell/config"
@@ -235,7 +237,26 @@ func serve(ctx context.Context, cfg config.Cell, o serveOptions) (err error) {
 	log.Info("serving", "cell", cfg.Name, "dry_run", o.DryRun)
 
 	<-ctx.Done()
-	log.Info("shutting down: stopping the running job safely")
+	log.Info("shutting down: stopping the running job at the next step boundary (signal again to interrupt the step in flight)")
+	// A second signal interrupts the step in flight instead of waiting
+	// for its acknowledgement.
+	again := make(chan os.Signal, 1)
+	signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(again)
+	forced := make(chan struct{})
+	defer close(forced)
+	go func() {
+		select {
+		case <-again:
+			for _, j := range mgr.Jobs() {
+				if !j.State.Terminal() && j.State != controller.Queued {
+					log.Warn("second signal: interrupting the step in flight", "job", j.ID)
+					_ = mgr.Cancel(j.ID, "controller shutting down (step in flight interrupted by a second signal)")
+				}
+			}
+		case <-forced:
+		}
+	}()
 	stopHTTP() // no new operator commands
 	closeMgr() // running job stopped between steps, aborted, journaled
 	closeAPI() // final statuses, offline state, disconnect

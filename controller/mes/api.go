@@ -102,12 +102,14 @@ type Event struct {
 
 // OnlineState is the retained payload of the state topic (and the Will).
 type OnlineState struct {
-	Online bool      `json:"online"`
-	Cell   string    `json:"cell"`
-	Reason string    `json:"reason,omitempty"`
-	DryRun bool      `json:"dry_run,omitempty"`
-	Jobs   int       `json:"jobs,omitempty"`
-	At     time.Time `json:"at"`
+	Online bool   `json:"online"`
+	Cell   string `json:"cell"`
+	Reason string `json:"reason,omitempty"`
+	DryRun bool   `json:"dry_run,omitempty"`
+	Jobs   int    `json:"jobs,omitempty"`
+	// At is when the state was published; absent in the Will (registered
+	// at connection time, published by the broker later).
+	At time.Time `json:"at,omitzero"`
 }
 
 // Telemetry is the payload of the telemetry topic.
@@ -151,6 +153,7 @@ type Server struct {
 	stop      context.CancelFunc
 	done      chan struct{}
 	closeOnce sync.Once
+	started   time.Time // when Start ran: statuses updated before it are from an earlier session
 
 	mu        sync.Mutex
 	recent    map[string][]uint64 // job → hashes of recently published statuses
@@ -234,6 +237,7 @@ func (s *Server) ModelDir() string { return s.modelDir }
 // while it is unreachable) and starts publishing. It returns at once.
 func (s *Server) Start(ctx context.Context) error {
 	s.ctx, s.stop = context.WithCancel(context.WithoutCancel(ctx))
+	s.started = s.opts.Now()
 	events, unsub := s.opts.Jobs.Subscribe(4096)
 	s.client.Connect() // ConnectRetry: completes when connected
 	if s.spb != nil {
@@ -685,6 +689,15 @@ func (s *Server) checkStatus(topic, id string, retained bool, payload []byte) {
 	if ours {
 		return
 	}
+	if staleOwn(payload, id, s.started) {
+		// A status this controller published before it (re)started: its
+		// persistent session queued the echo while it was offline. Not a
+		// foreign writer; make sure the true status is the newest anyway.
+		s.mu.Lock()
+		delete(s.lastPub, id)
+		s.mu.Unlock()
+		return
+	}
 	if len(payload) == 0 {
 		// Someone cleared the retained status; restore it if the job exists.
 		if _, err := s.opts.Jobs.Job(id); err != nil {
@@ -697,6 +710,23 @@ func (s *Server) checkStatus(topic, id string, retained bool, payload []byte) {
 		delete(s.lastPub, id) // the pump's next reconcile republishes it
 		s.mu.Unlock()
 	}
+}
+
+// staleOwn reports whether a status payload is a controller status of job
+// id (its "id", "state", "seq" and "updated" fields are set) last updated before
+// since — i.e. published by an earlier controller session, not written
+// now by someone else.
+func staleOwn(payload []byte, id string, since time.Time) bool {
+	var st struct {
+		ID      string           `json:"id"`
+		State   controller.State `json:"state"`
+		Seq     uint64           `json:"seq"`
+		Updated time.Time        `json:"updated"`
+	}
+	if json.Unmarshal(payload, &st) != nil || st.ID != id || st.State == "" || st.Seq == 0 || st.Updated.IsZero() {
+		return false
+	}
+	return st.Updated.Before(since)
 }
 
 func (s *Server) handleSubmit(topic string, payload []byte) {

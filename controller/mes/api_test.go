@@ -195,9 +195,9 @@ func TestPauseResumeOverMQTT(t *testing.T) {
 		return ok && st.State == controller.Running && st.StepsDone > 3
 	})
 	mes.publish(t, s.tp.Command(id, VerbPause), 1, false, `{"reason":"MES hold"}`)
-	mes.waitFor(t, "paused", 10*time.Second, func(ms []msg) bool {
+	mes.waitFor(t, "paused with the MES's reason", 10*time.Second, func(ms []msg) bool {
 		st, ok := lastStatus(s.tp, id, ms)
-		return ok && st.State == controller.Paused
+		return ok && st.State == controller.Paused && st.Reason == "MES hold"
 	})
 	n := len(ex.executed())
 	time.Sleep(80 * time.Millisecond)
@@ -318,6 +318,53 @@ func TestCommandsWhileOffline(t *testing.T) {
 	}
 }
 
+// TestRestartNoForeignStatus: the controller's own final statuses, queued
+// in its persistent session while it shut down, are delivered to the next
+// controller process when it connects; they are not a foreign writer, so
+// no foreign_status error event is published (every restart used to report
+// one per job the previous process had published).
+func TestRestartNoForeignStatus(t *testing.T) {
+	for _, bk := range brokers() {
+		t.Run(bk.name, func(t *testing.T) {
+			b := bk.start(t)
+			cell := testCell(t, "cell1")
+			models := modelDir(t)
+			s := newStack(t, b, cell, models)
+			mes := newRecorder(t, b.url(), "mes-"+t.Name(), s.tp.Base+"/#")
+			s.waitOnline(t, mes)
+			ids := []string{"a-" + b.name(), "b-" + b.name()}
+			for _, id := range ids {
+				mes.publish(t, s.tp.Submit(), 1, false, submitJSON(id, femurRef, ""))
+			}
+			mes.waitFor(t, "queued statuses", 10*time.Second, func(ms []msg) bool {
+				_, ok1 := lastStatus(s.tp, ids[0], ms)
+				_, ok2 := lastStatus(s.tp, ids[1], ms)
+				return ok1 && ok2
+			})
+			s.close(t) // publishes the final statuses (aborted) and goes offline
+			mes.waitFor(t, "offline state", 10*time.Second, func(ms []msg) bool {
+				return slices.ContainsFunc(ms, func(m msg) bool {
+					return m.Topic == s.tp.State() && strings.Contains(string(m.Payload), `"online":false`)
+				})
+			})
+			n := len(mes.all())
+			s2 := newStack(t, b, cell, models)
+			s2.waitOnline(t, mes)
+			time.Sleep(500 * time.Millisecond) // queued session messages arrive at once
+			for _, e := range events(s2.tp, mes.all()[n:]) {
+				if e.Type == "error" {
+					t.Fatalf("restart published an error event: %+v", e)
+				}
+			}
+			// a real foreign writer is still reported
+			mes.publish(t, s2.tp.Status(ids[0]), 1, false, `{"id":"`+ids[0]+`","state":"completed"}`)
+			mes.waitFor(t, "foreign_status error", 10*time.Second, func(ms []msg) bool {
+				return slices.ContainsFunc(events(s2.tp, ms[n:]), func(e Event) bool { return e.Code == CodeForeignStatus })
+			})
+		})
+	}
+}
+
 // TestLastWill: an unclean loss of the controller's connection publishes
 // the retained offline state (the Will); the controller reconnects and
 // says online again.
@@ -338,7 +385,19 @@ func TestLastWill(t *testing.T) {
 				})
 				return will >= 0 && slices.ContainsFunc(ms[will:], func(m msg) bool { return strings.Contains(string(m.Payload), `"online":true`) })
 			})
-			_ = ms
+			// the Will carries no made-up time (it used to say year 1)
+			for _, m := range ms {
+				var st OnlineState
+				if err := json.Unmarshal(m.Payload, &st); err != nil || st.Cell != "cell1" {
+					t.Fatalf("state payload %s: %v", m.Payload, err)
+				}
+				if !st.Online && strings.Contains(string(m.Payload), `"at"`) {
+					t.Fatalf("will carries a time: %s", m.Payload)
+				}
+				if st.Online && time.Since(st.At) > time.Minute {
+					t.Fatalf("online state time %v", st.At)
+				}
+			}
 		})
 	}
 }

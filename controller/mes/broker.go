@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync/atomic"
 
 	"fabcell/config"
 
@@ -18,8 +19,9 @@ import (
 // in memory for as long as it runs (a restart of fabcell loses them; the
 // controller republishes its retained state on every connection).
 type Broker struct {
-	srv  *mqtt.Server
-	addr string
+	srv     *mqtt.Server
+	addr    string
+	closing *atomic.Bool
 }
 
 // StartBroker starts the embedded broker on cfg.EmbeddedAddr (port 0 picks
@@ -32,13 +34,14 @@ func StartBroker(cfg config.MQTT, log *slog.Logger) (*Broker, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	closing := new(atomic.Bool)
 	caps := mqtt.NewDefaultServerCapabilities()
 	caps.MaximumPacketSize = uint32(min(int64(cfg.MaxPayloadBytes)*4+64<<10, 256<<20))
 	srv := mqtt.New(&mqtt.Options{
 		InlineClient: true,
 		Capabilities: caps,
 		// mochi logs every connection at Info; keep only its warnings.
-		Logger: slog.New(levelFloor{log.Handler(), slog.LevelWarn}),
+		Logger: slog.New(levelFloor{log.Handler(), slog.LevelWarn, closing}),
 	})
 	if cfg.EmbeddedAuthFile != "" {
 		data, err := os.ReadFile(cfg.EmbeddedAuthFile)
@@ -63,7 +66,7 @@ func StartBroker(cfg config.MQTT, log *slog.Logger) (*Broker, error) {
 		_ = srv.Close()
 		return nil, fmt.Errorf("embedded broker: %w", err)
 	}
-	return &Broker{srv: srv, addr: tcp.Address()}, nil
+	return &Broker{srv: srv, addr: tcp.Address(), closing: closing}, nil
 }
 
 // Addr returns the address the broker listens on (host:port).
@@ -73,22 +76,35 @@ func (b *Broker) Addr() string { return b.addr }
 func (b *Broker) URL() string { return "tcp://" + b.addr }
 
 // Close disconnects every client and stops the broker.
-func (b *Broker) Close() error { return b.srv.Close() }
+func (b *Broker) Close() error {
+	b.closing.Store(true) // the connections it cuts are not worth a warning
+	return b.srv.Close()
+}
 
-// levelFloor drops records below a level.
+// levelFloor drops records below a level, and while the broker closes,
+// mochi's message-less warnings about the client connections it closes
+// ("use of closed network connection", EOF).
 type levelFloor struct {
 	slog.Handler
-	floor slog.Level
+	floor   slog.Level
+	closing *atomic.Bool
 }
 
 func (h levelFloor) Enabled(ctx context.Context, l slog.Level) bool {
 	return l >= h.floor && h.Handler.Enabled(ctx, l)
 }
 
+func (h levelFloor) Handle(ctx context.Context, r slog.Record) error {
+	if h.closing != nil && h.closing.Load() && r.Message == "" && r.Level < slog.LevelError {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
 func (h levelFloor) WithAttrs(a []slog.Attr) slog.Handler {
-	return levelFloor{h.Handler.WithAttrs(a), h.floor}
+	return levelFloor{h.Handler.WithAttrs(a), h.floor, h.closing}
 }
 
 func (h levelFloor) WithGroup(n string) slog.Handler {
-	return levelFloor{h.Handler.WithGroup(n), h.floor}
+	return levelFloor{h.Handler.WithGroup(n), h.floor, h.closing}
 }
