@@ -68,6 +68,23 @@ type Planner struct {
 	// README "The planner"); wire-frames 4096, ccf and lpbf 0 via
 	// per_process (DefaultPerProcess).
 	ExactMaxLeaves int `yaml:"exact_max_leaves"`
+	// FortifyEvery (lsg-dqn, a fabcell extension; Bertsekas' fortified
+	// rollout) makes the plan no worse than the greedy baseline's from the
+	// same start in each measure of the process's trajectory objective
+	// (wire-frames: print collisions, unreachable struts,
+	// max_displacement_mm): every FortifyEvery proposed moves the proposal
+	// plus a greedy completion is compared with the incumbent complete
+	// toolpath (greedy's at first), and only moves of the incumbent are
+	// emitted, up to 2·FortifyEvery moves after they are decided (the first
+	// after greedy's whole completion and one more). 0 = off, in [0, 10⁶];
+	// processes without an objective are not fortified.
+	FortifyEvery int `yaml:"fortify_every"`
+	// FortifyWarmup (with FortifyEvery > 0) emits greedy's first
+	// FortifyEvery moves as greedy decides them, so the first move leaves
+	// at once instead of after greedy's whole completion and the first
+	// check; LSG-DQN proposes from there (the guarantee is unchanged).
+	// Default false.
+	FortifyWarmup bool `yaml:"fortify_warmup"`
 	// Backend for Q inference: "go" or "onnx" (needs OnnxLibPath or the
 	// ONNXRUNTIME_LIB environment variable).
 	Backend     string `yaml:"backend"`
@@ -168,6 +185,7 @@ func (p Planner) validateAt(v *validator, prefix string) {
 		v.add(f("reuse_similarity"), "%v needs stored networks: set prior_k > 0 or reuse_similarity 0", p.ReuseSimilarity)
 	}
 	v.within(f("exact_max_leaves"), float64(p.ExactMaxLeaves), 0, 1e7)
+	v.within(f("fortify_every"), float64(p.FortifyEvery), 0, 1e6)
 	v.oneOf(f("backend"), p.Backend, "go", "onnx")
 }
 
@@ -204,6 +222,8 @@ type PlannerOverride struct {
 	ReuseSimilarity *float64 `yaml:"reuse_similarity,omitempty"`
 	BankPath        *string  `yaml:"bank_path,omitempty"`
 	ExactMaxLeaves  *int     `yaml:"exact_max_leaves,omitempty"`
+	FortifyEvery    *int     `yaml:"fortify_every,omitempty"`
+	FortifyWarmup   *bool    `yaml:"fortify_warmup,omitempty"`
 	Backend         *string  `yaml:"backend,omitempty"`
 	OnnxLibPath     *string  `yaml:"onnx_lib_path,omitempty"`
 }

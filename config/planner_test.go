@@ -160,6 +160,8 @@ func TestPerProcessErrors(t *testing.T) {
 		{"planner:\n  exact_max_leaves: -1\n", "planner.exact_max_leaves: must be in [0, 1e+07], got -1"},
 		{"planner:\n  per_process:\n    wireframe:\n      exact_max_leaves: 20000000\n", "planner.per_process.wireframe.exact_max_leaves: must be in [0, 1e+07]"},
 		{"planner:\n  per_process:\n    lpbf:\n      prior_k: 0\n", "planner.per_process.lpbf.reuse_similarity: 0.99 needs stored networks"},
+		{"planner:\n  fortify_every: -1\n", "planner.fortify_every: must be in [0, 1e+06], got -1"},
+		{"planner:\n  per_process:\n    wireframe:\n      fortify_every: 2000000\n", "planner.per_process.wireframe.fortify_every: must be in [0, 1e+06]"},
 		{"planner:\n  reuse_similarity: 1.5\n", "planner.reuse_similarity: must be in [0, 1], got 1.5"},
 	} {
 		_, err := Parse(strings.NewReader(c.yaml))

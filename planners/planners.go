@@ -234,6 +234,77 @@ type UndiscountedRewarder interface {
 	RewardSplit(m Move) (r, u float64)
 }
 
+// Objective is implemented by sessions that can score the whole move
+// sequence applied since Begin on the measures a job is judged by (lower
+// is better in every component), for planners that compare complete
+// toolpaths (the fortified rollout of lsg-dqn, planner.fortify_every).
+// ObjectiveCost returns a cost vector: hard violations first (collisions,
+// struts left out), the figure of merit last (wire-frames: [collisions,
+// unreachable, max_displacement_mm], the metrics of the same names).
+// Planners compare two vectors componentwise (NoWorse), so a plan
+// accepted as no worse is no worse in each measure, or lexicographically
+// (CompareCost) to rank. It must depend only on the applied moves, not on
+// how the session got there (Apply/Undo history, memos).
+type Objective interface {
+	ObjectiveCost() []float64
+}
+
+// ObjectiveBounder is implemented by sessions that know, cheaply (O(1)),
+// a componentwise lower bound of ObjectiveCost over every continuation of
+// the moves applied so far (running maxima and counts that can only grow;
+// wire-frames: the running maximum sag). Planners comparing complete
+// toolpaths stop completing one as soon as the bound is already worse
+// than what they compare it with.
+type ObjectiveBounder interface {
+	ObjectiveBound() []float64
+}
+
+// NoWorse reports whether cost vector a is at most b in every component
+// (vectors of different length are incomparable: false). NaN is never at
+// most anything, so an undefined cost is never accepted. The relation is a
+// partial order: transitive, so a chain of NoWorse steps is NoWorse than
+// its start.
+func NoWorse(a, b []float64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !(a[i] <= b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// CompareCost orders two cost vectors lexicographically: −1 if a < b, 0 if
+// equal, +1 if a > b; a shorter vector that is a prefix of the longer is
+// smaller. NaN compares above every number (an undefined cost never wins).
+func CompareCost(a, b []float64) int {
+	for i := 0; i < min(len(a), len(b)); i++ {
+		x, y := a[i], b[i]
+		xn, yn := x != x, y != y
+		switch {
+		case xn && yn:
+			continue
+		case xn:
+			return 1
+		case yn:
+			return -1
+		case x < y:
+			return -1
+		case x > y:
+			return 1
+		}
+	}
+	switch {
+	case len(a) < len(b):
+		return -1
+	case len(a) > len(b):
+		return 1
+	}
+	return 0
+}
+
 // Process is a fabrication process as the planner sees it.
 type Process interface {
 	// Name is the registry name (wireframe, ccf, lpbf, travel).

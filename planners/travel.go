@@ -51,7 +51,19 @@ type travelSession struct {
 var (
 	_ Session       = (*travelSession)(nil)
 	_ RewardBounder = (*travelSession)(nil)
+	_ Objective     = (*travelSession)(nil)
 )
+
+// ObjectiveCost implements Objective: the negated total step reward of
+// the applied moves (the total_reward metric, unrounded), so lower is
+// better and the objective is the one the planners maximise.
+func (s *travelSession) ObjectiveCost() []float64 {
+	total := 0.0
+	for i := range s.Moves() {
+		total += s.rewardAt(i)
+	}
+	return []float64{-total}
+}
 
 // MaxStepReward implements RewardBounder: a print earns at most 1, travel
 // and jump moves are never positive.

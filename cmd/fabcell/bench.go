@@ -69,6 +69,7 @@ planners (bfs at n = 6) can be sampled.`,
 				name      string
 				ring      int
 				elapsed   time.Duration
+				first     time.Duration // until the first move was emitted
 				decisions int
 				complete  bool
 				metrics   map[string]float64
@@ -110,7 +111,7 @@ planners (bfs at n = 6) can be sampled.`,
 					if err := c.Validate(); err != nil {
 						return usageError{fmt.Errorf("%s n=%d: %w", name, n, err)}
 					}
-					pl, err := planners.NewPlanner(name, planners.Options{Config: c.Planner, Process: proc})
+					pl, err := planners.NewPlanner(name, planners.Options{Config: c.Planner, Process: proc, Log: cmd.ErrOrStderr()})
 					if err != nil {
 						return usageError{err}
 					}
@@ -128,7 +129,11 @@ planners (bfs at n = 6) can be sampled.`,
 				ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 				dec := 0
 				start := time.Now()
+				var first time.Duration
 				perr := pl.Plan(ctx, sess, func(planners.Move) error {
+					if dec == 0 {
+						first = time.Since(start)
+					}
 					dec++
 					if maxDecisions > 0 && dec >= maxDecisions {
 						return errStopBench
@@ -137,7 +142,7 @@ planners (bfs at n = 6) can be sampled.`,
 				})
 				el := time.Since(start)
 				cancel()
-				r := row{name: name, ring: n, elapsed: el, decisions: dec, complete: sess.Done(), metrics: sess.Metrics()}
+				r := row{name: name, ring: n, elapsed: el, first: first, decisions: dec, complete: sess.Done(), metrics: sess.Metrics()}
 				if perr != nil && perr != errStopBench && !strings.Contains(perr.Error(), errStopBench.Error()) {
 					r.err = perr
 				}
@@ -147,7 +152,7 @@ planners (bfs at n = 6) can be sampled.`,
 			keys := benchMetricKeys(process)
 			tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
 			fmt.Fprintf(tw, "# %s on %s (%d nodes, %d edges), seed %d, %s/%s, %d CPUs\n", process, g.Name, g.NumNodes(), g.NumEdges(), seed, runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
-			fmt.Fprintf(tw, "planner\tn\tmoves\tcomplete\ttime_s\tµs/move\ttime/move ratio\t%s\n", strings.Join(keys, "\t"))
+			fmt.Fprintf(tw, "planner\tn\tmoves\tcomplete\ttime_s\tfirst_move_s\tµs/move\ttime/move ratio\t%s\n", strings.Join(keys, "\t"))
 			base := rows[0]
 			for _, r := range rows {
 				perMove := 0.0
@@ -173,7 +178,7 @@ planners (bfs at n = 6) can be sampled.`,
 				if r.err != nil {
 					comp = "error: " + r.err.Error()
 				}
-				fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%.2f\t%.0f\t%s\t%s\n", r.name, r.ring, r.decisions, comp, r.elapsed.Seconds(), perMove, ratio, strings.Join(vals, "\t"))
+				fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%.2f\t%.3f\t%.0f\t%s\t%s\n", r.name, r.ring, r.decisions, comp, r.elapsed.Seconds(), r.first.Seconds(), perMove, ratio, strings.Join(vals, "\t"))
 			}
 			return tw.Flush()
 		},

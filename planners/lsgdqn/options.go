@@ -77,6 +77,17 @@ type Options struct {
 	// is then the approximator for LSGs whose feasible tree is too large
 	// to enumerate. 0 = off (every decision learns).
 	ExactMaxLeaves int
+	// FortifyEvery turns on the fortified rollout (fortify.go; config
+	// planner.fortify_every): every FortifyEvery proposed moves, the
+	// proposal plus greedy's completion is compared with the incumbent
+	// complete toolpath on the session's planners.Objective, and only the
+	// better one's moves are emitted. 0 = off. Needs a process (restarts
+	// and the second session) and a session implementing
+	// planners.Objective; otherwise planning is not fortified.
+	FortifyEvery int
+	// FortifyWarmup emits greedy's first FortifyEvery moves as greedy
+	// decides them (config planner.fortify_warmup; fortify.go).
+	FortifyWarmup bool
 
 	Net dqn.Config // network shape and optimiser (N, ExtraRows set by the planner)
 
@@ -124,7 +135,7 @@ func OptionsFromConfig(c config.Planner) (Options, error) {
 		MaxEpisodes: c.MaxEpisodes, Discount: disc,
 		PriorK: c.PriorK, PriorBeta: c.PriorBeta, BankPath: c.BankPath, ReuseSimilarity: c.ReuseSimilarity,
 		Backend: c.Backend, OnnxLibPath: c.OnnxLibPath, ExactMaxLeaves: c.ExactMaxLeaves,
-		JumpLookahead: true, Decision: BestReturn, TrainEvery: 1,
+		FortifyEvery: c.FortifyEvery, FortifyWarmup: c.FortifyWarmup, JumpLookahead: true, Decision: BestReturn, TrainEvery: 1,
 	}
 	o.Net = dqn.DefaultConfig(o.NMax, lsg.ExtraRows)
 	if c.E2EChannels > 0 {
@@ -183,6 +194,8 @@ func (o *Options) Validate() error {
 		return bad("unknown decision rule %d", o.Decision)
 	case o.ExactMaxLeaves < 0:
 		return bad("exact_max_leaves must be >= 0 (0 = off), got %d", o.ExactMaxLeaves)
+	case o.FortifyEvery < 0:
+		return bad("fortify_every must be >= 0 (0 = off), got %d", o.FortifyEvery)
 	case o.TrainEvery < 0:
 		return bad("train_every must be >= 0, got %d", o.TrainEvery)
 	}

@@ -18,8 +18,16 @@
 // evaluated, and stop early once the episodes and the search together
 // have covered every action sequence (the best return is then exact).
 //
-// Moves are emitted as soon as they are decided, so a controller can run
-// the planner ahead of execution and cancel it (planners.Stream).
+// Fortified rollout (Options.FortifyEvery, a fabcell extension after
+// Bertsekas; fortify.go): proposed moves are held back and checked every
+// FortifyEvery moves against the best complete toolpath known (greedy's
+// completion at first) on the session's planners.Objective; only moves of
+// that toolpath are emitted, so the plan is never worse than the greedy
+// baseline's from the same start in any measure of the objective.
+//
+// Moves are emitted as soon as they are decided (with the fortified
+// rollout, once checked), so a controller can run the planner ahead of
+// execution and cancel it (planners.Stream).
 package lsgdqn
 
 import (
@@ -99,6 +107,7 @@ type attemptResult struct {
 	start  int
 	moves  []planners.Move
 	reward float64
+	cost   []float64 // J of the moves (fortified attempts only; fortify.go)
 	err    error
 	stats  Stats
 	bank   *Bank
@@ -174,6 +183,9 @@ func (p *Planner) loadBank() error {
 
 // attempt runs one toolpath on s (already begun) with its own runner.
 func (p *Planner) attempt(ctx context.Context, s planners.Session, bank *Bank, k int, emit func(planners.Move) error) attemptResult {
+	if p.fortifiable(s) {
+		return p.attemptFortified(ctx, s, bank, k, emit)
+	}
 	res := attemptResult{start: s.Current(), bank: bank}
 	r, err := newRunner(&p.opt, s, bank, k)
 	if err != nil {
@@ -188,6 +200,68 @@ func (p *Planner) attempt(ctx context.Context, s planners.Session, bank *Bank, k
 	}
 	res.err = r.run(ctx, emit, progress)
 	res.reward = r.moveReward
+	r.stats.ExplorerNodes = r.ex.Nodes()
+	es := r.ex.Stats()
+	r.stats.Expansions, r.stats.KeptNodes, r.stats.MemoDrops = es.Expansions, es.Kept, es.Drops
+	res.stats = r.stats
+	return res
+}
+
+// attemptFortified is attempt under the fortified rollout (fortify.go):
+// the runner proposes, the fortifier emits.
+func (p *Planner) attemptFortified(ctx context.Context, s planners.Session, bank *Bank, k int, emit func(planners.Move) error) attemptResult {
+	res := attemptResult{start: s.Current(), bank: bank}
+	if ms := s.Moves(); len(ms) > 0 {
+		res.start = ms[0].From
+	}
+	r, err := newRunner(&p.opt, s, bank, k)
+	if err != nil {
+		res.err = err
+		return res
+	}
+	r.hook = p.hook
+	progress := p.progress
+	if emit == nil {
+		progress = nil
+		emit = func(m planners.Move) error { res.moves = append(res.moves, m); return nil }
+	}
+	f, err := newFortifier(ctx, p.proc, s, p.opt.FortifyEvery, p.opt.FortifyWarmup, emit, progress)
+	if err != nil {
+		res.err = err
+		return res
+	}
+	r.step = func() error { return f.step(r) }
+	propose := func(planners.Move) error { return nil } // the fortifier emits
+	if err := f.warmup(); err != nil {
+		res.err = err
+	}
+	for res.err == nil {
+		err := r.run(f.ctx, propose, nil)
+		if err != nil && !errors.Is(err, planners.ErrStuck) {
+			res.err = err
+			break
+		}
+		final, err := f.finish(r)
+		if err != nil {
+			res.err = err
+			break
+		}
+		if final {
+			if !s.Done() {
+				d, t := s.Progress()
+				res.err = fmt.Errorf("%w at node %d (%d of %d covered; fortified)", planners.ErrStuck, s.Current(), d, t)
+			}
+			break
+		}
+	}
+	f.close()
+	if res.err != nil && ctx.Err() != nil {
+		res.err = ctx.Err() // the evaluation's cancellation is the caller's
+	}
+	res.reward = r.moveReward
+	res.cost = f.cost
+	f.stats.FinalCost = f.cost
+	r.stats.Fortify = f.stats
 	r.stats.ExplorerNodes = r.ex.Nodes()
 	es := r.ex.Stats()
 	r.stats.Expansions, r.stats.KeptNodes, r.stats.MemoDrops = es.Expansions, es.Kept, es.Drops
@@ -267,6 +341,11 @@ func (p *Planner) restarts(ctx context.Context, s planners.Session) (attemptResu
 		if r.err != nil && !errors.Is(r.err, planners.ErrStuck) {
 			return r, nil // a real failure (process error), not a dead end
 		}
+		if k > 0 && results[0].cost != nil && !planners.NoWorse(r.cost, results[0].cost) {
+			// fortified: attempt 0 is no worse than greedy from Starts()[0]
+			// in every component; only attempts no worse than it keep that
+			continue
+		}
 		if best < 0 || better(r, results[best]) {
 			best = k
 		}
@@ -281,11 +360,18 @@ func cmpErr(old, e error) error {
 	return e
 }
 
-// better orders attempts: complete first, then higher reward.
+// better orders attempts: complete first, then (fortified attempts) the
+// lexicographically lower trajectory cost, then higher reward. Fortified
+// restarts rank only the attempts no worse than attempt 0 (restarts).
 func better(a, b attemptResult) bool {
 	ac, bc := a.err == nil, b.err == nil
 	if ac != bc {
 		return ac
+	}
+	if a.cost != nil && b.cost != nil {
+		if c := planners.CompareCost(a.cost, b.cost); c != 0 {
+			return c < 0
+		}
 	}
 	return a.reward > b.reward+1e-9*math.Max(1, math.Abs(b.reward))
 }
@@ -317,6 +403,10 @@ func (p *Planner) summary(r attemptResult, el time.Duration) {
 	fmt.Fprintf(p.log, "lsg-dqn: ring %d, %d decisions: %d exact (≤ %d episodes; %d over budget, %d probe episodes), %d learned (%.1f episodes, %.1f updates each; %d exhaustive), %d inferred from stored networks (similarity ≥ %g); %d forced, %d jump chains; prior reused %d×, bank %d/%d; Q agreed with best return %d×; %d reward and %d feasible-move evaluations (%d prefixes kept across decisions); %.3f ms/decision\n",
 		p.opt.Ring, st.Decisions, st.Exact, p.opt.ExactMaxLeaves, st.OverBudget, st.ProbeLeaves, learned, avg(st.Episodes, learned), avg(st.Updates, learned), st.Exhausted, st.Inferred, p.opt.ReuseSimilarity,
 		st.Forced, st.JumpChains, st.PriorReused, p.bank.Len(), p.opt.PriorK, st.QAgree, st.RewardCalls, st.Expansions, st.KeptNodes, 1e3*per)
+	if fs := st.Fortify; fs.InitialCost != nil {
+		fmt.Fprintf(p.log, "lsg-dqn: fortified every %d moves: %d checkpoints (%d equal to the incumbent, %d accepted, %d rejected of which %d cut short by the bound), %d greedy completion moves; cost [left, planners.Objective...] of greedy from the start %v, of the plan %v\n",
+			p.opt.FortifyEvery, fs.Checkpoints, fs.Same, fs.Accepted, fs.Rejected, fs.Cut, fs.GreedyMoves, fs.InitialCost, fs.FinalCost)
+	}
 }
 
 func avg(a, b int) float64 {

@@ -28,6 +28,9 @@ type Stats struct {
 	KeptNodes     int // memoised prefixes carried from one decision to the next (Options.NoReuseTree off)
 	MemoDrops     int // memos dropped because the session was not where the explorer left it
 	ExplorerNodes int // memoised prefixes created
+	// Fortify counts the fortified rollout's work (Options.FortifyEvery; not
+	// summed by add).
+	Fortify FortifyStats
 	// Exact hybrid (Options.ExactMaxLeaves):
 	Exact       int // decisions resolved by the exact n-step search
 	OverBudget  int // decisions whose exact search needed more than ExactMaxLeaves episodes (then learned)
@@ -113,8 +116,12 @@ type runner struct {
 	tqEpoch    uint32
 	state      State
 	steps      int
-	moveReward float64 // Σ Session.Reward of the committed moves
+	moveReward float64   // Σ Session.Reward of the committed moves
+	rews       []float64 // Session.Reward of each committed move
 	cands      []planners.Move
+	// step, when set, runs at the top of every planning step, with only
+	// committed moves applied besides the explorer's path (the fortifier).
+	step func() error
 }
 
 type tqEntry struct {
@@ -211,7 +218,9 @@ func newRunner(opt *Options, s planners.Session, bank *Bank, attempt int) (*runn
 // commit applies m for real and emits it.
 func (r *runner) commit(m planners.Move, emit func(planners.Move) error) error {
 	r.ex.SyncRoot()
-	r.moveReward += r.s.Reward(m)
+	rw := r.s.Reward(m)
+	r.rews = append(r.rews, rw)
+	r.moveReward += rw
 	r.ex.Commit(m)
 	return emit(m)
 }
@@ -223,6 +232,11 @@ func (r *runner) run(ctx context.Context, emit func(planners.Move) error, progre
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if r.step != nil {
+			if err := r.step(); err != nil {
+				return err
+			}
 		}
 		r.ex.SyncRoot()
 		if s.Done() {

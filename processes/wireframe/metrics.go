@@ -225,6 +225,63 @@ func (s *Session) Metrics() map[string]float64 {
 	return out
 }
 
+var _ planners.Objective = (*Session)(nil)
+
+// ObjectiveCost implements planners.Objective with the metrics a
+// wire-frame job is judged by, compared lexicographically:
+//
+//	[print collisions + unstable_states, unreachable, max_displacement_mm]
+//
+// print collisions are the prints Metrics counts as head_collisions,
+// arm_failures and floating_prints; the other values are Metrics' own
+// (max_displacement_mm rounded the same way; NaN if the FEA fails), so a
+// plan with the lower cost reads lower in `fabcell bench`/`evaluate`.
+// Printing fewer struts or colliding is worse than any sag. Robot motions
+// between struts (motion_collisions) are not part of it: they need the
+// whole program rebuilt on a fresh session (replayMotions), which costs
+// more than the greedy completion a comparison needs.
+func (s *Session) ObjectiveCost() []float64 {
+	bad := 0
+	for i, mv := range s.Moves() {
+		if mv.Kind != planners.Print {
+			continue
+		}
+		switch s.recs[i].status {
+		case StatusHeadCollision, StatusArm, StatusFloating:
+			bad++
+		}
+	}
+	maxD := math.NaN() // the FEA failed: never better than a measured plan
+	disp, unstable, err := s.DisplacementSeries()
+	if err == nil {
+		bad += unstable
+		maxD = 0
+		for _, x := range disp {
+			if !math.IsNaN(x) {
+				maxD = math.Max(maxD, x)
+			}
+		}
+		maxD = round6(maxD)
+	}
+	return []float64{float64(bad), float64(len(s.Unreachable())), maxD}
+}
+
+var _ planners.ObjectiveBounder = (*Session)(nil)
+
+// ObjectiveBound implements planners.ObjectiveBounder: [0, the struts
+// unreachable in any order, the running maximum sag D rounded like
+// max_displacement_mm]. D bounds the final max_displacement_mm from below
+// when it is the same quantity: with fea_scope global and the peak term on
+// (D is then tracked from the same memoised FEA answers the metric reads);
+// otherwise the sag component is 0.
+func (s *Session) ObjectiveBound() []float64 {
+	d := 0.0
+	if s.cfg.FEAScope != "lsg" && s.cfg.PeakDisplacementWeightPerMM > 0 {
+		d = round6(s.PeakDisplacementMM())
+	}
+	return []float64{0, float64(len(s.static)), d}
+}
+
 // replayMotions builds the robot steps of the applied moves on a fresh
 // session.
 func (s *Session) replayMotions() (*Motions, error) {

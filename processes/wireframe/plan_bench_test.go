@@ -23,12 +23,18 @@ var (
 // collision.Checker.BestAccept dominate). One op = one plan of the model
 // given by -wf.model (default Femur), cut after -wf.moves moves if set;
 // the print order's FNV hash is reported so runs can be compared for
-// identical plans.
+// identical plans. lsg-dqn-fortify100 is LSG-DQN with the fortified
+// rollout checked every 100 moves (planner.fortify_every), for its cost;
+// its largest sag is reported too.
 func BenchmarkPlan(b *testing.B) {
-	for _, planner := range []string{"lsg-dqn", "bfs"} {
-		b.Run(planner, func(b *testing.B) {
+	for _, tc := range []struct {
+		name, planner string
+		fortify       int
+	}{{"lsg-dqn", "lsg-dqn", 0}, {"bfs", "bfs", 0}, {"lsg-dqn-fortify100", "lsg-dqn", 100}} {
+		planner := tc.planner
+		b.Run(tc.name, func(b *testing.B) {
 			cfg := defaults()
-			cfg.Planner.Ring, cfg.Planner.Seed = 4, 1
+			cfg.Planner.Ring, cfg.Planner.Seed, cfg.Planner.FortifyEvery = 4, 1, tc.fortify
 			p := newProc(b, cfg)
 			g := load(b, p, *planModel)
 			for i := 0; i < b.N; i++ {
@@ -54,6 +60,7 @@ func BenchmarkPlan(b *testing.B) {
 						fmt.Fprintf(h, "%d,", e)
 					}
 					b.ReportMetric(float64(h.Sum64()%1e6), "order-hash6")
+					b.ReportMetric(s.ObjectiveCost()[2], "max-sag-mm")
 				}
 			}
 		})
