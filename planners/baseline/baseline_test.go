@@ -252,3 +252,20 @@ func TestCancelled(t *testing.T) {
 		}
 	}
 }
+
+// A graph with nothing to print is complete before the first move: every
+// baseline returns the empty plan instead of failing for want of a start.
+func TestBaselinesNothingToCover(t *testing.T) {
+	g, err := graph.New([]r3.Vector{{}, {X: 10}}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"greedy", "bfs", "bfs-exhaustive", "random"} {
+		p, _ := planners.NewPlanner(name, planners.Options{Config: plannerCfg(2, 1)})
+		s := travelSession(t, g)
+		moves, err := planners.Run(context.Background(), p, s, nil)
+		if err != nil || len(moves) != 0 || !s.Done() {
+			t.Errorf("%s: %d moves, done %v, err %v; want the empty complete plan", name, len(moves), s.Done(), err)
+		}
+	}
+}

@@ -57,9 +57,10 @@ func (r *Random) Plan(ctx context.Context, s planners.Session, emit func(planner
 	return nil
 }
 
-// begin places the tool at the first start node unless s is already begun.
+// begin places the tool at the first start node unless s is already begun
+// or has nothing to cover (the empty plan is complete).
 func begin(s planners.Session) error {
-	if s.Current() >= 0 {
+	if s.Current() >= 0 || s.Done() {
 		return nil
 	}
 	starts := s.Starts()

@@ -127,6 +127,9 @@ func (p *Planner) Plan(ctx context.Context, s planners.Session, emit func(planne
 	if err := p.loadBank(); err != nil {
 		return err
 	}
+	if s.Current() < 0 && s.Done() {
+		return nil // nothing to cover: the empty plan is complete
+	}
 	var res attemptResult
 	if s.Current() >= 0 || p.opt.Restarts == 1 {
 		if s.Current() < 0 {

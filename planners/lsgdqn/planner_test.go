@@ -462,3 +462,19 @@ func TestNonFiniteRewardIsAnError(t *testing.T) {
 		t.Fatalf("err = %v, want a non-finite reward error", err)
 	}
 }
+
+// A graph with nothing to print is complete before the first move; with
+// one or several restarts and fortified, the plan is empty, not stuck.
+func TestNothingToCover(t *testing.T) {
+	g, err := graph.New([]r3.Vector{{}, {X: 10}}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []Options{fastOptions(2), func() Options { o := fastOptions(2); o.Restarts = 3; o.FortifyEvery = 5; return o }()} {
+		s := newSession(t, g)
+		moves, err := planners.Run(context.Background(), newPlanner(t, o), s, nil)
+		if err != nil || len(moves) != 0 || !s.Done() {
+			t.Errorf("restarts %d: %d moves, done %v, err %v; want the empty complete plan", o.Restarts, len(moves), s.Done(), err)
+		}
+	}
+}

@@ -91,6 +91,9 @@ type dfsCand struct {
 func (d *DFS) Plan(ctx context.Context, s planners.Session, emit func(planners.Move) error) error {
 	d.Stats = DFSStats{}
 	if s.Current() < 0 {
+		if s.Done() {
+			return nil // nothing to cover: the empty plan is complete
+		}
 		starts := s.Starts()
 		if len(starts) == 0 {
 			return fmt.Errorf("%w: no start node", planners.ErrStuck)
