@@ -107,7 +107,7 @@ func Parse(r io.Reader) (Cell, error) {
 			var te *yaml.TypeError
 			if errors.As(err, &te) {
 				// one line: yaml.v3 lists them under "unmarshal errors:"
-				return Cell{}, fmt.Errorf("config: %s", strings.Join(te.Errors, "; "))
+				return Cell{}, fmt.Errorf("config: %s", strings.Join(nameTypeErrors(data, te.Errors), "; "))
 			}
 			return Cell{}, fmt.Errorf("config: %s", strings.TrimPrefix(err.Error(), "yaml: "))
 		}

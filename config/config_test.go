@@ -182,7 +182,7 @@ func TestUnknownKeysRejectedWithLine(t *testing.T) {
 		{"name: c\nrobot:\n  rtde_prot: 30004\n", "line 3: field rtde_prot not found"},
 		{"nmae: c\n", "line 1: field nmae not found"},
 		{"safety:\n  workspace:\n    min_mm: [0, 0, 0]\n    max: [1, 1, 1]\n", "line 4: field max not found"},
-		{"robot:\n  rtde_port: thirty\n", "line 2: cannot unmarshal"},
+		{"robot:\n  rtde_port: thirty\n", "line 2: robot.rtde_port: cannot unmarshal"},
 		{"name: a\nname: b\n", "line 2"},
 		{"mqtt:\n  tls:\n    ca: x\n", "line 3: field ca not found"},
 	} {

@@ -60,7 +60,11 @@ func TestPlannerFor(t *testing.T) {
 	if want.ExactMaxLeaves != 256 || w.ExactMaxLeaves != 4096 || l.ExactMaxLeaves != 0 {
 		t.Errorf("exact_max_leaves: planner %d, wireframe %d, lpbf %d; want 256, 4096, 0", want.ExactMaxLeaves, w.ExactMaxLeaves, l.ExactMaxLeaves)
 	}
-	w.ExactMaxLeaves = want.ExactMaxLeaves
+	// the fortified rollout: off by default, every 400 moves with warm-up for wire-frames
+	if want.FortifyEvery != 0 || want.FortifyWarmup != 0 || w.FortifyEvery != 400 || w.FortifyWarmup != 16 {
+		t.Errorf("fortify: planner %d/%d, wireframe %d/%d; want 0/0, 400/16", want.FortifyEvery, want.FortifyWarmup, w.FortifyEvery, w.FortifyWarmup)
+	}
+	w.ExactMaxLeaves, w.FortifyEvery, w.FortifyWarmup = want.ExactMaxLeaves, want.FortifyEvery, want.FortifyWarmup
 	if !reflect.DeepEqual(w, want) {
 		t.Errorf("wireframe changed more than its overrides: %+v", w)
 	}
@@ -151,7 +155,7 @@ func TestPerProcessParse(t *testing.T) {
 func TestPerProcessErrors(t *testing.T) {
 	for _, c := range []struct{ yaml, want string }{
 		{"planner:\n  per_process:\n    lpbf:\n      rign: 2\n", "line 4: field rign not found"},
-		{"planner:\n  per_process:\n    lpbf:\n      ring: two\n", "line 4: cannot unmarshal"},
+		{"planner:\n  per_process:\n    lpbf:\n      ring: two\n", "line 4: planner.per_process.lpbf.ring: cannot unmarshal !!str `two` into int"},
 		{"planner:\n  per_process:\n    lpbf: 3\n", "line 3: planner.per_process.lpbf must be a mapping"},
 		{"planner:\n  per_process: [lpbf]\n", "line 2: planner.per_process must map"},
 		{"planner:\n  per_process:\n    lpbf:\n      ring: 2\n      ring: 3\n", "line 5: mapping key \"ring\" already defined at line 4"},
@@ -162,6 +166,9 @@ func TestPerProcessErrors(t *testing.T) {
 		{"planner:\n  per_process:\n    lpbf:\n      prior_k: 0\n", "planner.per_process.lpbf.reuse_similarity: 0.99 needs stored networks"},
 		{"planner:\n  fortify_every: -1\n", "planner.fortify_every: must be in [0, 1e+06], got -1"},
 		{"planner:\n  per_process:\n    wireframe:\n      fortify_every: 2000000\n", "planner.per_process.wireframe.fortify_every: must be in [0, 1e+06]"},
+		{"planner:\n  fortify_warmup: -3\n", "planner.fortify_warmup: must be in [0, 1e+06], got -3"},
+		{"planner:\n  fortify_warmup: true\n", "line 2: planner.fortify_warmup: cannot unmarshal !!bool `true` into int"},
+		{"planner:\n  per_process:\n    wireframe:\n      fortify_warmup: yes\n", "line 4: planner.per_process.wireframe.fortify_warmup: cannot unmarshal"},
 		{"planner:\n  reuse_similarity: 1.5\n", "planner.reuse_similarity: must be in [0, 1], got 1.5"},
 	} {
 		_, err := Parse(strings.NewReader(c.yaml))

@@ -116,3 +116,49 @@ func join(path, key string) string {
 	}
 	return path + "." + key
 }
+
+// nameTypeErrors puts the key path in front of yaml.v3's type errors,
+// which name only the line ("line 12: cannot unmarshal !!bool `true` into
+// int" becomes "line 12: planner.fortify_warmup: cannot unmarshal …"),
+// when the document has a value on that line.
+func nameTypeErrors(data []byte, errs []string) []string {
+	var root yaml.Node
+	if yaml.Unmarshal(data, &root) != nil {
+		return errs
+	}
+	paths := map[int]string{}
+	var walk func(n *yaml.Node, path string)
+	walk = func(n *yaml.Node, path string) {
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, c := range n.Content {
+				walk(c, path)
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				walk(n.Content[i+1], join(path, n.Content[i].Value))
+			}
+		case yaml.SequenceNode:
+			for i, c := range n.Content {
+				walk(c, fmt.Sprintf("%s[%d]", path, i))
+			}
+		}
+		if _, ok := paths[n.Line]; !ok && path != "" {
+			paths[n.Line] = path
+		}
+	}
+	walk(&root, "")
+	out := make([]string, len(errs))
+	for i, e := range errs {
+		out[i] = e
+		var line int
+		if _, err := fmt.Sscanf(e, "line %d:", &line); err != nil || !strings.Contains(e, "cannot unmarshal") {
+			continue
+		}
+		if p, ok := paths[line]; ok {
+			prefix := fmt.Sprintf("line %d:", line)
+			out[i] = prefix + " " + p + ":" + strings.TrimPrefix(e, prefix)
+		}
+	}
+	return out
+}

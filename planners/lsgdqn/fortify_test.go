@@ -204,12 +204,12 @@ func TestFortifyProperty(t *testing.T) {
 			plainWorse++
 		}
 		o := fortifyOptions(int64(seed), k, learn)
-		o.FortifyWarmup = seed%2 == 0
+		o.FortifyWarmup = int(seed%2) * (1 + rng.IntN(10))
 		moves, p := planFortified(t, o, g)
 		fc := costOf(t, g, moves)
 		st := p.Stats().Fortify
-		if gm := greedyMoves(t, g); o.FortifyWarmup && !slices.Equal(moves[:min(k, len(gm))], gm[:min(k, len(gm))]) {
-			t.Errorf("seed %d: warm-up did not emit greedy's first %d moves", seed, k)
+		if gm, w := greedyMoves(t, g), o.FortifyWarmup; w > 0 && !slices.Equal(moves[:min(w, len(gm))], gm[:min(w, len(gm))]) {
+			t.Errorf("seed %d: warm-up did not emit greedy's first %d moves", seed, w)
 		}
 		if !planners.NoWorse(fc, gc) {
 			t.Errorf("seed %d (every %d, learned %v): cost %v above greedy's %v", seed, k, learn, fc, gc)
@@ -299,7 +299,7 @@ func TestFortifyWarmupFirstMove(t *testing.T) {
 	g := gridGraph(t, 12, 12, true)
 	gm := greedyMoves(t, g)
 	o := fortifyOptions(1, 20, false)
-	o.FortifyWarmup = true
+	o.FortifyWarmup = 20
 	p := newPlanner(t, o)
 	s := newSession(t, g)
 	var emitted []planners.Move

@@ -85,9 +85,9 @@ type Options struct {
 	// and the second session) and a session implementing
 	// planners.Objective; otherwise planning is not fortified.
 	FortifyEvery int
-	// FortifyWarmup emits greedy's first FortifyEvery moves as greedy
-	// decides them (config planner.fortify_warmup; fortify.go).
-	FortifyWarmup bool
+	// FortifyWarmup emits greedy's first FortifyWarmup moves as greedy
+	// decides them (config planner.fortify_warmup; fortify.go). 0 = off.
+	FortifyWarmup int
 
 	Net dqn.Config // network shape and optimiser (N, ExtraRows set by the planner)
 
