@@ -86,6 +86,13 @@ type Planner struct {
 	// LSG-DQN proposes from there (the guarantee is unchanged; every warm-up
 	// move is a greedy move LSG-DQN did not choose). 0 = off, in [0, 10⁶].
 	FortifyWarmup int `yaml:"fortify_warmup"`
+	// FortifyRetries (with FortifyEvery > 0): a proposal whose greedy
+	// completion is worse than the incumbent is evaluated again, up to
+	// this many times in a row, with FortifyEvery more of LSG-DQN's moves
+	// instead of being rejected at once (moves are then held back up to
+	// (2 + FortifyRetries)·FortifyEvery proposed moves). 0 = reject at
+	// once, in [0, 100].
+	FortifyRetries int `yaml:"fortify_retries"`
 	// Backend for Q inference: "go" or "onnx" (needs OnnxLibPath or the
 	// ONNXRUNTIME_LIB environment variable).
 	Backend     string `yaml:"backend"`
@@ -188,6 +195,7 @@ func (p Planner) validateAt(v *validator, prefix string) {
 	v.within(f("exact_max_leaves"), float64(p.ExactMaxLeaves), 0, 1e7)
 	v.within(f("fortify_every"), float64(p.FortifyEvery), 0, 1e6)
 	v.within(f("fortify_warmup"), float64(p.FortifyWarmup), 0, 1e6)
+	v.within(f("fortify_retries"), float64(p.FortifyRetries), 0, 100)
 	v.oneOf(f("backend"), p.Backend, "go", "onnx")
 }
 
@@ -226,6 +234,7 @@ type PlannerOverride struct {
 	ExactMaxLeaves  *int     `yaml:"exact_max_leaves,omitempty"`
 	FortifyEvery    *int     `yaml:"fortify_every,omitempty"`
 	FortifyWarmup   *int     `yaml:"fortify_warmup,omitempty"`
+	FortifyRetries  *int     `yaml:"fortify_retries,omitempty"`
 	Backend         *string  `yaml:"backend,omitempty"`
 	OnnxLibPath     *string  `yaml:"onnx_lib_path,omitempty"`
 }

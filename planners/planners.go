@@ -506,6 +506,20 @@ func Stream(ctx context.Context, p Planner, s Session, buf int) (<-chan Move, fu
 	return ch, func() error { <-done; return err }
 }
 
+// NothingToCover reports whether s's graph has no coverage units at all
+// (no edges, or no nodes for NodesOnce): complete before the first move,
+// so a planner returns the empty plan instead of failing for want of a
+// start node. A session whose units are all skipped (wire-frame struts
+// that are all unreachable, excluded from Progress) is not empty: it has
+// nothing printable, which planners report as stuck.
+func NothingToCover(s Session) bool {
+	g := s.Graph()
+	if s.Coverage() == NodesOnce {
+		return g.NumNodes() == 0 && s.Done()
+	}
+	return g.NumEdges() == 0 && s.Done()
+}
+
 // Run plans s to completion and returns the moves.
 func Run(ctx context.Context, p Planner, s Session, progress func(done, total int)) ([]Move, error) {
 	var out []Move

@@ -27,8 +27,8 @@ func (g *Greedy) Name() string { return "greedy" }
 // Plan implements planners.Planner.
 func (g *Greedy) Plan(ctx context.Context, s planners.Session, emit func(planners.Move) error) error {
 	if s.Current() < 0 {
-		if s.Done() {
-			return nil // nothing to cover: the empty plan is complete
+		if planners.NothingToCover(s) {
+			return nil // the empty plan is complete
 		}
 		starts := s.Starts()
 		if len(starts) == 0 {

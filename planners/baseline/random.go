@@ -60,7 +60,7 @@ func (r *Random) Plan(ctx context.Context, s planners.Session, emit func(planner
 // begin places the tool at the first start node unless s is already begun
 // or has nothing to cover (the empty plan is complete).
 func begin(s planners.Session) error {
-	if s.Current() >= 0 || s.Done() {
+	if s.Current() >= 0 || planners.NothingToCover(s) {
 		return nil
 	}
 	starts := s.Starts()

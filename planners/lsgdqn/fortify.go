@@ -87,6 +87,9 @@ type FortifyStats struct {
 	Accepted    int // evaluated and accepted (J(C) ≤ J_inc)
 	Rejected    int // evaluated and rejected: the incumbent's moves were emitted
 	Cut         int // of which stopped early (planners.ObjectiveBounder)
+	// Retried counts rejected evaluations that were retried with the
+	// longer proposal instead (Options.FortifyRetries); not in Rejected.
+	Retried     int
 	GreedyMoves int // moves of greedy completions computed (the initial one included)
 	// InitialCost and FinalCost are J of greedy's completion from the start
 	// state and J of the plan (FinalCost ≤ InitialCost componentwise).
@@ -124,6 +127,13 @@ type fortifier struct {
 	broken bool             // base lost its state (an evaluation failed)
 
 	pending chan evalResult    // nil: no evaluation running
+	// pendingSeg is the proposed-move count of the pending evaluation;
+	// pendingRetry marks it as a retry (Options.FortifyRetries), collected
+	// FortifyEvery proposed moves after it instead of at 2·FortifyEvery.
+	pendingSeg   int
+	pendingRetry bool
+	retries      int // Options.FortifyRetries
+	retried      int // consecutive retries of the current proposal
 	warm    chan planners.Move // greedy's first moves (Options.FortifyWarmup)
 	emit    func(planners.Move) error
 	prog    func(done, total int)
@@ -268,7 +278,7 @@ func (f *fortifier) launch() error {
 	}
 	done, inc, cost, base := f.done, f.inc, f.cost, f.base
 	out := make(chan evalResult, 1)
-	f.pending = out
+	f.pending, f.pendingSeg = out, len(seg)
 	go func() {
 		res := evalResult{seg: len(seg)}
 		for len(base.Moves()) > done {
@@ -345,6 +355,7 @@ func (f *fortifier) collect(r *runner) (rewound bool, err error) {
 	}
 	res := <-f.pending
 	f.pending = nil
+	f.pendingRetry = false
 	f.stats.GreedyMoves += res.greedy
 	if res.err != nil {
 		f.broken = true
@@ -357,9 +368,23 @@ func (f *fortifier) collect(r *runner) (rewound bool, err error) {
 	}
 	if res.accepted {
 		f.stats.Accepted++
+		f.retried = 0
 		f.inc, f.cost = res.moves, res.cost
 		return false, f.emitUpTo(f.done + res.seg)
 	}
+	if f.retried < f.retries && len(f.proposed()) > res.seg {
+		// LSG-DQN has proposed further since: evaluate the longer proposal
+		// (less of it is greedy's completion) before giving up on it
+		f.retried++
+		f.stats.Retried++
+		if res.cut {
+			f.stats.Cut++
+		}
+		err := f.launch()
+		f.pendingRetry = f.pending != nil
+		return false, err
+	}
+	f.retried = 0
 	f.stats.Rejected++
 	if res.cut {
 		f.stats.Cut++
@@ -413,7 +438,11 @@ func (f *fortifier) step(r *runner) error {
 		rewound bool
 		err     error
 	)
-	if f.pending != nil && len(f.proposed()) >= (2-b2i(f.inc == nil))*f.every {
+	at := (2 - b2i(f.inc == nil)) * f.every
+	if f.pendingRetry {
+		at = f.pendingSeg + f.every
+	}
+	if f.pending != nil && len(f.proposed()) >= at {
 		rewound, err = f.collect(r)
 	}
 	if err == nil && !rewound && f.pending == nil && len(f.proposed()) >= f.every {
@@ -445,6 +474,9 @@ func (f *fortifier) finish(r *runner) (final bool, err error) {
 		}
 		if rewound {
 			return false, nil
+		}
+		if f.pending != nil {
+			continue // a retry of the longer proposal
 		}
 		if len(f.proposed()) == 0 {
 			break

@@ -192,7 +192,7 @@ func TestFortifyProperty(t *testing.T) {
 	if testing.Short() {
 		n = 12
 	}
-	plainWorse := 0
+	plainWorse, retried := 0, 0
 	for seed := uint64(1); seed <= uint64(n); seed++ {
 		rng := rand.New(rand.NewPCG(seed, 11))
 		g := randomGraph(t, rng, 8+rng.IntN(12), 4+rng.IntN(14))
@@ -205,6 +205,7 @@ func TestFortifyProperty(t *testing.T) {
 		}
 		o := fortifyOptions(int64(seed), k, learn)
 		o.FortifyWarmup = int(seed%2) * (1 + rng.IntN(10))
+		o.FortifyRetries = int(seed % 3)
 		moves, p := planFortified(t, o, g)
 		fc := costOf(t, g, moves)
 		st := p.Stats().Fortify
@@ -217,11 +218,15 @@ func TestFortifyProperty(t *testing.T) {
 		if !slices.Equal(st.FinalCost, fc) {
 			t.Errorf("seed %d: the fortifier's incumbent cost %v, the emitted plan's %v", seed, st.FinalCost, fc)
 		}
-		if st.Checkpoints != st.Same+st.Accepted+st.Rejected {
+		if st.Checkpoints != st.Same+st.Accepted+st.Rejected+st.Retried {
 			t.Errorf("seed %d: %+v", seed, st)
 		}
+		retried += st.Retried
 	}
-	t.Logf("unfortified above greedy in %d of %d cases", plainWorse, n)
+	t.Logf("unfortified above greedy in %d of %d cases; %d retried evaluations", plainWorse, n, retried)
+	if retried == 0 {
+		t.Fatal("no rejected proposal was retried: the retry path is untested")
+	}
 	if plainWorse == 0 {
 		t.Fatal("the unfortified planner never lost to greedy here: the property test checks nothing")
 	}

@@ -88,6 +88,11 @@ type Options struct {
 	// FortifyWarmup emits greedy's first FortifyWarmup moves as greedy
 	// decides them (config planner.fortify_warmup; fortify.go). 0 = off.
 	FortifyWarmup int
+	// FortifyRetries lets a rejected proposal be evaluated again, up to
+	// this many times in a row, once LSG-DQN has proposed FortifyEvery
+	// moves more (config planner.fortify_retries; fortify.go). 0 = reject
+	// at once.
+	FortifyRetries int
 
 	Net dqn.Config // network shape and optimiser (N, ExtraRows set by the planner)
 
@@ -135,7 +140,7 @@ func OptionsFromConfig(c config.Planner) (Options, error) {
 		MaxEpisodes: c.MaxEpisodes, Discount: disc,
 		PriorK: c.PriorK, PriorBeta: c.PriorBeta, BankPath: c.BankPath, ReuseSimilarity: c.ReuseSimilarity,
 		Backend: c.Backend, OnnxLibPath: c.OnnxLibPath, ExactMaxLeaves: c.ExactMaxLeaves,
-		FortifyEvery: c.FortifyEvery, FortifyWarmup: c.FortifyWarmup, JumpLookahead: true, Decision: BestReturn, TrainEvery: 1,
+		FortifyEvery: c.FortifyEvery, FortifyWarmup: c.FortifyWarmup, FortifyRetries: c.FortifyRetries, JumpLookahead: true, Decision: BestReturn, TrainEvery: 1,
 	}
 	o.Net = dqn.DefaultConfig(o.NMax, lsg.ExtraRows)
 	if c.E2EChannels > 0 {

@@ -127,7 +127,7 @@ func (p *Planner) Plan(ctx context.Context, s planners.Session, emit func(planne
 	if err := p.loadBank(); err != nil {
 		return err
 	}
-	if s.Current() < 0 && s.Done() {
+	if s.Current() < 0 && planners.NothingToCover(s) {
 		return nil // nothing to cover: the empty plan is complete
 	}
 	var res attemptResult
@@ -233,6 +233,7 @@ func (p *Planner) attemptFortified(ctx context.Context, s planners.Session, bank
 		res.err = err
 		return res
 	}
+	f.retries = p.opt.FortifyRetries
 	r.step = func() error { return f.step(r) }
 	propose := func(planners.Move) error { return nil } // the fortifier emits
 	if err := f.warmup(); err != nil {
@@ -407,8 +408,8 @@ func (p *Planner) summary(r attemptResult, el time.Duration) {
 		p.opt.Ring, st.Decisions, st.Exact, p.opt.ExactMaxLeaves, st.OverBudget, st.ProbeLeaves, learned, avg(st.Episodes, learned), avg(st.Updates, learned), st.Exhausted, st.Inferred, p.opt.ReuseSimilarity,
 		st.Forced, st.JumpChains, st.PriorReused, p.bank.Len(), p.opt.PriorK, st.QAgree, st.RewardCalls, st.Expansions, st.KeptNodes, 1e3*per)
 	if fs := st.Fortify; fs.InitialCost != nil {
-		fmt.Fprintf(p.log, "lsg-dqn: fortified every %d moves: %d checkpoints (%d equal to the incumbent, %d accepted, %d rejected of which %d cut short by the bound), %d greedy completion moves; cost [left, planners.Objective...] of greedy from the start %v, of the plan %v\n",
-			p.opt.FortifyEvery, fs.Checkpoints, fs.Same, fs.Accepted, fs.Rejected, fs.Cut, fs.GreedyMoves, fs.InitialCost, fs.FinalCost)
+		fmt.Fprintf(p.log, "lsg-dqn: fortified every %d moves: %d checkpoints (%d equal to the incumbent, %d accepted, %d rejected, %d retried with a longer proposal; %d cut short by the bound), %d greedy completion moves; cost [left, planners.Objective...] of greedy from the start %v, of the plan %v\n",
+			p.opt.FortifyEvery, fs.Checkpoints, fs.Same, fs.Accepted, fs.Rejected, fs.Retried, fs.Cut, fs.GreedyMoves, fs.InitialCost, fs.FinalCost)
 	}
 }
 

@@ -91,8 +91,8 @@ type dfsCand struct {
 func (d *DFS) Plan(ctx context.Context, s planners.Session, emit func(planners.Move) error) error {
 	d.Stats = DFSStats{}
 	if s.Current() < 0 {
-		if s.Done() {
-			return nil // nothing to cover: the empty plan is complete
+		if planners.NothingToCover(s) {
+			return nil // the empty plan is complete
 		}
 		starts := s.Starts()
 		if len(starts) == 0 {

@@ -82,6 +82,8 @@ func TestFortifiedRandomFrames(t *testing.T) {
 			c := cfg
 			c.Planner = c.PlannerFor("wireframe")
 			c.Planner.Ring, c.Planner.FortifyEvery, c.Planner.Seed = ring, every, int64(seed)
+			// the default warm-up (16 moves) would be most of these frames
+			c.Planner.FortifyWarmup, c.Planner.FortifyRetries = int(seed%2), int(seed/2%3)
 			p := newProc(t, c)
 			s := open(t, p, g)
 			pl, err := planners.NewPlanner(planner, planners.Options{Config: c.Planner, Process: p})
@@ -147,6 +149,8 @@ func TestFortifiedNotAboveGreedy(t *testing.T) {
 				c := cfg
 				c.Planner = c.PlannerFor("wireframe")
 				c.Planner.Ring, c.Planner.FortifyEvery = ring, every
+				// the default warm-up (16 moves) would be most of these frames
+				c.Planner.FortifyWarmup, c.Planner.FortifyRetries = 0, every%3
 				p := newProc(t, c)
 				s := open(t, p, g)
 				pl, err := planners.NewPlanner(planner, planners.Options{Config: c.Planner, Process: p})
