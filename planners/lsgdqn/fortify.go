@@ -126,18 +126,18 @@ type fortifier struct {
 	done   int              // moves of s emitted (a prefix of inc)
 	broken bool             // base lost its state (an evaluation failed)
 
-	pending chan evalResult    // nil: no evaluation running
+	pending chan evalResult // nil: no evaluation running
 	// pendingSeg is the proposed-move count of the pending evaluation;
 	// pendingRetry marks it as a retry (Options.FortifyRetries), collected
 	// FortifyEvery proposed moves after it instead of at 2·FortifyEvery.
 	pendingSeg   int
 	pendingRetry bool
-	retries      int // Options.FortifyRetries
-	retried      int // consecutive retries of the current proposal
-	warm    chan planners.Move // greedy's first moves (Options.FortifyWarmup)
-	emit    func(planners.Move) error
-	prog    func(done, total int)
-	stats   FortifyStats
+	retries      int                // Options.FortifyRetries
+	retried      int                // consecutive retries of the current proposal
+	warm         chan planners.Move // greedy's first moves (Options.FortifyWarmup)
+	emit         func(planners.Move) error
+	prog         func(done, total int)
+	stats        FortifyStats
 }
 
 // trajectoryCost is J of the moves applied to s: the coverage units left
