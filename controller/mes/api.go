@@ -161,6 +161,7 @@ type Server struct {
 	seq       map[string]uint64   // job → status publications so far
 	requests  map[string]Event    // command/job/request id → answer
 	reqOrder  []string
+	clearing  map[string]time.Time // command topic → when clearRetained emptied it
 	errTokens float64
 	errLast   time.Time
 	errSupp   int
@@ -198,6 +199,7 @@ func New(opts Options) (*Server, error) {
 		log: opts.Log.With("component", "mqtt"), qos: byte(cfg.QoS),
 		out: make(chan Event, 1024), connected: make(chan struct{}, 1), done: make(chan struct{}),
 		recent: map[string][]uint64{}, lastPub: map[string]pubKey{}, seq: map[string]uint64{}, requests: map[string]Event{}, errTokens: errBurst,
+		clearing: map[string]time.Time{},
 	}
 	co, err := ClientOptions(cfg, ClientID(cfg, s.cell, ""))
 	if err != nil {
@@ -642,6 +644,9 @@ func (s *Server) onMessage(_ paho.Client, m paho.Message) {
 		s.checkStatus(topic, in.jobID, m.Retained(), payload)
 		return
 	}
+	if len(payload) == 0 && s.ownClear(topic) {
+		return // the echo of the controller clearing a retained command
+	}
 	command := in.verb
 	if in.submit {
 		command = "submit"
@@ -656,7 +661,8 @@ func (s *Server) onMessage(_ paho.Client, m paho.Message) {
 	}
 	reqID := lenientRequestID(payload)
 	if m.Retained() {
-		s.fail(topic, command, in.jobID, reqID, rejectf(CodeRetained, "retained %s command ignored: publish commands with retain=false (a retained command would run again on every reconnect); clear it by publishing an empty retained message", command))
+		s.fail(topic, command, in.jobID, reqID, rejectf(CodeRetained, "retained %s command ignored: publish commands with retain=false (a retained command would run again on every reconnect); the controller cleared it from the broker", command))
+		s.clearRetained(topic)
 		return
 	}
 	motion := command == "submit" || command == VerbStart || command == VerbResume
@@ -669,6 +675,47 @@ func (s *Server) onMessage(_ paho.Client, m paho.Message) {
 		return
 	}
 	s.handleCommand(topic, in.jobID, in.verb, payload)
+}
+
+// clearRetained removes a retained command from the broker by publishing
+// an empty retained message to its topic (MQTT 3.1.1 §3.3.1.3), so that it
+// is not delivered again after the next reconnect. An external broker
+// delivers a retained command live with RETAIN=0 — indistinguishable from
+// a normal one — and only its later redeliveries carry RETAIN=1; the
+// embedded broker refuses retained commands outright (retainGuard). The
+// broker delivers the empty message to the controller's own subscription
+// too; ownClear recognises that echo.
+func (s *Server) clearRetained(topic string) {
+	now := s.opts.Now()
+	s.mu.Lock()
+	for t, at := range s.clearing {
+		if now.Sub(at) > clearEchoWindow {
+			delete(s.clearing, t)
+		}
+	}
+	if len(s.clearing) < 4096 {
+		s.clearing[topic] = now
+	}
+	s.mu.Unlock()
+	s.log.Warn("retained command refused; clearing it on the broker (empty retained message)", "topic", clip(topic, 200))
+	s.publish(topic, s.qos, true, []byte{})
+}
+
+// clearEchoWindow is how long after clearing a retained command its empty
+// echo is expected.
+const clearEchoWindow = time.Minute
+
+// ownClear reports (once) whether an empty message on topic is the echo of
+// clearRetained.
+func (s *Server) ownClear(topic string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	at, ok := s.clearing[topic]
+	if !ok {
+		return false
+	}
+	delete(s.clearing, topic)
+	return s.opts.Now().Sub(at) <= clearEchoWindow
 }
 
 // checkStatus ignores the controller's own status publications (echoes and

@@ -529,7 +529,10 @@ func TestRetainedCommandRefused(t *testing.T) {
 			if len(s.mgr.Jobs()) != 0 || len(execFor("stale").executed()) != 0 {
 				t.Fatal("a retained command ran")
 			}
-			// clear the retained messages (the empty payloads are refused too)
+			// clear the retained messages (the empty payloads are refused
+			// too) once the controller listens (the embedded broker answers
+			// the retained publications before it subscribed)
+			s.waitOnline(t, newRecorder(t, b.url(), "state-"+t.Name(), tp.State()))
 			mes.publish(t, tp.Submit(), 1, true, []byte{})
 			mes.publish(t, tp.Command("stale", VerbStart), 1, true, []byte{})
 			mes.waitFor(t, "refusal of the clearing messages", 10*time.Second, func(ms []msg) bool { return len(events(tp, ms)) >= 4 })

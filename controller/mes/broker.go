@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"sync/atomic"
+	"time"
 
 	"fabcell/config"
 
@@ -27,7 +28,9 @@ type Broker struct {
 // StartBroker starts the embedded broker on cfg.EmbeddedAddr (port 0 picks
 // a free port; see Addr). With cfg.EmbeddedAuthFile set, its mochi auth
 // ledger (users, passwords, ACL filters) is enforced; otherwise every
-// client is accepted. The broker accepts packets up to 4×
+// client is accepted. Retained commands are refused at the broker (see
+// retainGuard): not stored, not delivered, answered with an error event.
+// The broker accepts packets up to 4×
 // mqtt.max_payload_bytes so that the controller, not the broker, answers
 // oversize messages with an error event.
 func StartBroker(cfg config.MQTT, log *slog.Logger) (*Broker, error) {
@@ -56,6 +59,11 @@ func StartBroker(cfg config.MQTT, log *slog.Logger) (*Broker, error) {
 			return nil, err
 		}
 	} else if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
+		return nil, err
+	}
+	guard := &retainGuard{prefix: cfg.TopicPrefix, qos: byte(min(max(cfg.QoS, 0), 2)), log: log.With("component", "mqtt-broker"),
+		srv: srv, now: time.Now, tokens: errBurst}
+	if err := srv.AddHook(guard, nil); err != nil {
 		return nil, err
 	}
 	tcp := listeners.NewTCP(listeners.Config{ID: "fabcell", Address: cfg.EmbeddedAddr})

@@ -16,7 +16,11 @@
 // Inbound messages are validated before anything is dispatched: topic
 // levels, payload size (mqtt.max_payload_bytes), UTF-8, one strict JSON
 // object (unknown fields refused), retained commands refused (they would
-// re-run on every reconnect), QoS 0 refused for commands that start motion,
+// re-run on every reconnect: the embedded broker refuses a retained command
+// when it is published — not stored, not delivered, error event; an
+// external broker delivers it live with RETAIN=0 under MQTT 3.1.1, so the
+// controller refuses its redeliveries and clears it from the broker with an
+// empty retained message), QoS 0 refused for commands that start motion,
 // process and planner registered, parameter overrides valid, and the model
 // resolved inside mqtt.model_dir and loaded once. Every refusal is an error
 // event naming the problem (Code* constants). Submission is idempotent by

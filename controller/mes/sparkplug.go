@@ -252,6 +252,12 @@ func (n *sparkplugNode) session(bdSeq uint64) (connected bool, err error) {
 		case m := <-msgs:
 			switch m.Topic() {
 			case ncmd:
+				if m.Retained() {
+					// Sparkplug 3.0: NCMD is published with retain=false; a
+					// retained one would ask for a rebirth on every reconnect.
+					n.log.Warn("retained NCMD ignored (Sparkplug NCMD must not be retained)", "topic", ncmd)
+					continue
+				}
 				p, err := UnmarshalSparkplug(m.Payload())
 				if err != nil {
 					n.log.Warn("NCMD refused", "err", err)

@@ -106,6 +106,14 @@ type controller struct {
 	scriptLine  uint32
 	popupOpen   bool
 
+	// dashboard settings: operational mode (MANUAL, AUTOMATIC, or NONE
+	// when no mode password is set), whether the dashboard controls it
+	// ("set operational mode" until "clear operational mode"), and the
+	// loaded installation file
+	opMode           string
+	opModeControlled bool
+	installation     string
+
 	events  []event
 	execDur time.Duration
 }
@@ -117,7 +125,8 @@ type watchdog struct {
 
 func newController(o *Options) *controller {
 	c := &controller{opts: o, safetyMode: rtde.SafetyNormal, runtime: rtde.RuntimeStopped,
-		speedFraction: 1, speedScaling: 1, remote: !o.LocalMode, inputSeen: map[string]float64{}, watchdogs: map[string]watchdog{}}
+		speedFraction: 1, speedScaling: 1, remote: !o.LocalMode, inputSeen: map[string]float64{}, watchdogs: map[string]watchdog{},
+		opMode: operationalModeNone}
 	c.model = kin.UR5e()
 	c.qMin, c.qMax = c.model.Limits()
 	if o.JointMinRad != nil {

@@ -17,9 +17,19 @@ import (
 
 // Dashboard server (port 29999, spec §2 "Dashboard commands"): one
 // command per '\n'-terminated line, one reply line each, the reply texts
-// of the real server (constants in robot/ur/dashboard). In Local control
-// the state-changing commands answer "Command is not allowed due to
-// safety reasons…".
+// of the real server (constants in robot/ur/dashboard, and below). Every
+// line is answered — an empty line or an unknown command with
+// "could not understand: '<line>'". Commands match case-insensitively.
+// In Local control the state-changing commands answer "Command is not
+// allowed due to safety reasons…". Implemented: load, play, stop, pause,
+// quit, shutdown, running, robotmode, get loaded program, programState,
+// isProgramSaved, safetymode, safetystatus, power on/off, brake release,
+// unlock protective stop, close safety popup, restart safety, popup,
+// close popup, addToLog, saveLog, is in remote control, get/set/clear
+// operational mode, load installation, get serial number, get robot
+// model, PolyscopeVersion, version. Not implemented (answered as not
+// understood): generate flight report, generate support file, and the
+// CB3-only setUserRole/getUserRole.
 
 func (s *Sim) serveDashboard(conn net.Conn) {
 	s.mu.Lock()
@@ -48,96 +58,176 @@ func (s *Sim) serveDashboard(conn net.Conn) {
 			}
 			return
 		}
+		// An empty line is a command too: the server answers every line
+		// (could not understand: ''), so a client waiting for a reply is
+		// never left hanging.
 		line = strings.TrimSpace(line)
-		if line == "" {
-			continue
+		reply, act := s.dashboardCommand(line)
+		if write(reply) != nil || act == dashQuit {
+			return
 		}
-		reply, quit := s.dashboardCommand(line)
-		if write(reply) != nil || quit {
+		if act == dashShutdown {
+			s.shutdown()
 			return
 		}
 	}
 }
+
+// dashAction is what the connection does after sending the reply.
+type dashAction uint8
+
+const (
+	dashContinue dashAction = iota
+	dashQuit                // "quit": close this connection
+	dashShutdown            // "shutdown": the controller goes down
+)
+
+// Reply texts of PolyScope 5 dashboard commands that robot/ur/dashboard
+// has no constant for (UR "Dashboard Server e-Series" command list; the
+// UR Client Library's expected-reply regexes).
+const (
+	replyShuttingDown     = "Shutting down"
+	replyNoLog            = "No log message to add"
+	replyLogSaved         = "Log saved to disk"
+	replyLoadingInstall   = "Loading installation: "
+	replyFailedInstall    = "Failed to load installation: "
+	replyOpModeSet        = "Operational mode '%s' is set"
+	replyOpModeCleared    = "No longer controlling the operational mode. Current operational mode: '%s'."
+	replyProgramNotSaved  = "false "
+	replyProgramSaved     = "true "
+	unnamedProgram        = "<unnamed>"
+	operationalModeNone   = "NONE"
+	operationalModeManual = "MANUAL"
+	operationalModeAuto   = "AUTOMATIC"
+)
 
 // dashboard commands allowed in Local control (read-only ones).
 var localAllowed = map[string]bool{
 	"running": true, "robotmode": true, "get loaded program": true, "programstate": true,
 	"safetymode": true, "safetystatus": true, "is in remote control": true, "quit": true,
 	"version": true, "polyscopeversion": true, "get serial number": true, "get robot model": true,
-	"isprogramsaved": true, "addtolog": true,
+	"isprogramsaved": true, "addtolog": true, "get operational mode": true, "savelog": true,
 }
 
-func (s *Sim) dashboardCommand(line string) (reply string, quit bool) {
+// dashboardCommand executes one command line (already trimmed) and returns
+// the reply line and what the connection does next.
+func (s *Sim) dashboardCommand(line string) (reply string, act dashAction) {
 	cmd, arg := splitCommand(line)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := s.c
 	if !c.remote && !localAllowed[cmd] {
 		if isKnownDashboard(cmd) {
-			return dashboard.ReplyNotAllowed, false
+			return dashboard.ReplyNotAllowed, dashContinue
 		}
 	}
+	return s.dashboardLocked(c, line, cmd, arg)
+}
+
+func (s *Sim) dashboardLocked(c *controller, line, cmd, arg string) (string, dashAction) {
 	fail := func() string { return dashboard.ReplyFailed + line }
 	switch cmd {
 	case "quit":
-		return dashboard.ReplyDisconnected, true
-	case "load":
+		return dashboard.ReplyDisconnected, dashQuit
+	case "shutdown":
+		c.stopProgram()
+		c.robotMode, c.pendingMode, c.releaseAfter = rtde.RobotModePowerOff, 0, false
+		c.qd = [6]float64{}
+		s.log.Warn("dashboard shutdown: the simulated controller shuts down (connections closed, listeners closed)")
+		return replyShuttingDown, dashShutdown
+	case "get operational mode":
+		return c.opMode, dashContinue
+	case "set operational mode":
+		var mode string
+		switch strings.ToLower(arg) {
+		case "manual":
+			mode = operationalModeManual
+		case "automatic":
+			mode = operationalModeAuto
+		default:
+			return fail(), dashContinue
+		}
+		c.opMode, c.opModeControlled = mode, true
+		return fmt.Sprintf(replyOpModeSet, arg), dashContinue
+	case "clear operational mode":
+		c.opModeControlled = false
+		return fmt.Sprintf(replyOpModeCleared, c.opMode), dashContinue
+	case "load installation":
 		if arg == "" {
-			return dashboard.ReplyFileNotFound, false
+			return dashboard.ReplyFileNotFound, dashContinue
 		}
 		path, err := s.resolveProgram(arg)
 		if err != nil {
-			return dashboard.ReplyFileNotFound + arg, false
+			return dashboard.ReplyFileNotFound + arg, dashContinue
+		}
+		if st, err := os.Stat(path); err != nil || st.IsDir() {
+			return dashboard.ReplyFileNotFound + arg, dashContinue
+		}
+		if !strings.EqualFold(filepath.Ext(path), ".installation") || c.thread != nil {
+			return replyFailedInstall + arg, dashContinue
+		}
+		c.installation = path
+		return replyLoadingInstall + path, dashContinue
+	case "savelog":
+		s.log.Info("dashboard saveLog")
+		return replyLogSaved, dashContinue
+	case "load":
+		if arg == "" {
+			return dashboard.ReplyFileNotFound, dashContinue
+		}
+		path, err := s.resolveProgram(arg)
+		if err != nil {
+			return dashboard.ReplyFileNotFound + arg, dashContinue
 		}
 		data, err := os.ReadFile(path)
 		if err != nil {
-			return dashboard.ReplyFileNotFound + arg, false
+			return dashboard.ReplyFileNotFound + arg, dashContinue
 		}
 		if strings.EqualFold(filepath.Ext(path), ".urp") {
 			s.log.Warn("dashboard load: .urp programs are not supported; use a URScript .script file", "file", path)
-			return dashboard.ReplyLoadError + arg, false
+			return dashboard.ReplyLoadError + arg, dashContinue
 		}
 		prog, err := parseProgram(string(data))
 		if err != nil {
 			s.log.Warn("dashboard load: program does not compile", "file", path, "err", err)
 			c.emit(evRuntimeException, 0, 0, "%s: %v", filepath.Base(path), err)
-			return dashboard.ReplyLoadError + arg, false
+			return dashboard.ReplyLoadError + arg, dashContinue
 		}
 		c.stopProgram()
 		c.loaded, c.loadedPath = prog, path
-		return dashboard.ReplyLoading + path, false
+		return dashboard.ReplyLoading + path, dashContinue
 	case "play":
 		switch {
 		case c.thread != nil && c.runtime == rtde.RuntimePaused && c.canMove():
 			c.runtime = rtde.RuntimePlaying
-			return dashboard.ReplyStarting, false
+			return dashboard.ReplyStarting, dashContinue
 		case c.thread == nil && c.loaded != nil && c.canMove():
 			c.startThread(c.loaded)
 			c.progName = filepath.Base(c.loadedPath)
-			return dashboard.ReplyStarting, false
+			return dashboard.ReplyStarting, dashContinue
 		}
-		return fail(), false
+		return fail(), dashContinue
 	case "stop":
 		if c.thread != nil || c.runtime != rtde.RuntimeStopped {
 			c.stopProgram()
-			return dashboard.ReplyStopped, false
+			return dashboard.ReplyStopped, dashContinue
 		}
-		return fail(), false
+		return fail(), dashContinue
 	case "pause":
 		if c.thread != nil && c.runtime == rtde.RuntimePlaying {
 			c.runtime = rtde.RuntimePaused
-			return dashboard.ReplyPausing, false
+			return dashboard.ReplyPausing, dashContinue
 		}
-		return fail(), false
+		return fail(), dashContinue
 	case "running":
-		return dashboard.ReplyRunning + fmt.Sprint(c.runtime == rtde.RuntimePlaying), false
+		return dashboard.ReplyRunning + fmt.Sprint(c.runtime == rtde.RuntimePlaying), dashContinue
 	case "robotmode":
-		return dashboard.ReplyRobotmode + c.robotMode.String(), false
+		return dashboard.ReplyRobotmode + c.robotMode.String(), dashContinue
 	case "get loaded program":
 		if c.loaded == nil {
-			return dashboard.ReplyNoProgram, false
+			return dashboard.ReplyNoProgram, dashContinue
 		}
-		return dashboard.ReplyLoaded + c.loadedPath, false
+		return dashboard.ReplyLoaded + c.loadedPath, dashContinue
 	case "programstate":
 		state := "STOPPED"
 		switch c.runtime {
@@ -150,28 +240,28 @@ func (s *Sim) dashboardCommand(line string) (reply string, quit bool) {
 		if c.thread == nil && c.loaded != nil {
 			name = filepath.Base(c.loadedPath)
 		}
-		return strings.TrimSpace(state + " " + name), false
+		return strings.TrimSpace(state + " " + name), dashContinue
 	case "safetymode":
-		return dashboard.ReplySafetymode + c.safetyMode.String(), false
+		return dashboard.ReplySafetymode + c.safetyMode.String(), dashContinue
 	case "safetystatus":
-		return dashboard.ReplySafetystatus + c.safetyMode.String(), false
+		return dashboard.ReplySafetystatus + c.safetyMode.String(), dashContinue
 	case "power on":
 		if c.estop || c.safetyMode != rtde.SafetyNormal && c.safetyMode != rtde.SafetyReduced {
-			return fail(), false
+			return fail(), dashContinue
 		}
 		if c.robotMode == rtde.RobotModePowerOff {
 			c.robotMode = rtde.RobotModePowerOn
 			c.pendingMode, c.pendingAt = rtde.RobotModeIdle, c.t+s.opts.PowerOnDelay.Seconds()
 		}
-		return dashboard.ReplyPoweringOn, false
+		return dashboard.ReplyPoweringOn, dashContinue
 	case "power off":
 		c.stopProgram()
 		c.robotMode, c.pendingMode, c.releaseAfter = rtde.RobotModePowerOff, 0, false
 		c.qd = [6]float64{}
-		return dashboard.ReplyPoweringOff, false
+		return dashboard.ReplyPoweringOff, dashContinue
 	case "brake release":
 		if c.estop || c.safetyMode != rtde.SafetyNormal && c.safetyMode != rtde.SafetyReduced {
-			return fail(), false
+			return fail(), dashContinue
 		}
 		switch {
 		case c.robotMode == rtde.RobotModePowerOff:
@@ -182,52 +272,79 @@ func (s *Sim) dashboardCommand(line string) (reply string, quit bool) {
 		case c.robotMode == rtde.RobotModeIdle:
 			c.pendingMode, c.pendingAt = rtde.RobotModeRunning, c.t+s.opts.BrakeReleaseDelay.Seconds()
 		}
-		return dashboard.ReplyBrakeRelease, false
+		return dashboard.ReplyBrakeRelease, dashContinue
 	case "unlock protective stop":
 		if c.safetyMode == rtde.SafetyProtectiveStop {
 			if c.t-c.psAt < s.opts.UnlockDelay.Seconds() {
-				return dashboard.ReplyUnlockTooSoon, false
+				return dashboard.ReplyUnlockTooSoon, dashContinue
 			}
 			c.safetyMode = rtde.SafetyNormal
 			c.emit(evSafety, 0, 0, "protective stop released")
 		}
-		return dashboard.ReplyUnlockPS, false
+		return dashboard.ReplyUnlockPS, dashContinue
 	case "close safety popup":
-		return dashboard.ReplyCloseSafety, false
+		return dashboard.ReplyCloseSafety, dashContinue
 	case "restart safety":
 		if c.estop {
-			return fail(), false
+			return fail(), dashContinue
 		}
 		c.stopProgram()
 		c.safetyMode = rtde.SafetyNormal
 		c.robotMode, c.pendingMode, c.releaseAfter = rtde.RobotModePowerOff, 0, false
-		return dashboard.ReplyRestartSafety, false
+		return dashboard.ReplyRestartSafety, dashContinue
 	case "popup":
 		c.emit(evPopup, 0, 0, "%s", arg)
 		c.popupOpen = true
-		return dashboard.ReplyShowPopup, false
+		return dashboard.ReplyShowPopup, dashContinue
 	case "close popup":
 		c.popupOpen = false
-		return dashboard.ReplyClosePopup, false
+		return dashboard.ReplyClosePopup, dashContinue
 	case "addtolog":
 		if arg == "" {
-			return "No log message to add", false
+			return replyNoLog, dashContinue
 		}
 		s.log.Info("dashboard addToLog", "msg", arg)
-		return dashboard.ReplyAddedLog, false
+		return dashboard.ReplyAddedLog, dashContinue
 	case "is in remote control":
-		return fmt.Sprint(c.remote), false
+		return fmt.Sprint(c.remote), dashContinue
 	case "isprogramsaved":
-		return "true " + c.progName, false
-	case "version", "polyscopeversion":
+		// programs are loaded from files and never edited here: saved
+		if c.loaded == nil {
+			return replyProgramNotSaved + unnamedProgram, dashContinue
+		}
+		return replyProgramSaved + filepath.Base(c.loadedPath), dashContinue
+	case "polyscopeversion":
 		v := s.opts.Version
-		return fmt.Sprintf("URSoftware %d.%d.%d.%d (fabcell ursim)", v.Major, v.Minor, v.Bugfix, v.Build), false
+		return fmt.Sprintf("URSoftware %d.%d.%d.%d (fabcell ursim)", v.Major, v.Minor, v.Bugfix, v.Build), dashContinue
+	case "version":
+		v := s.opts.Version
+		return fmt.Sprintf("%d.%d.%d.%d", v.Major, v.Minor, v.Bugfix, v.Build), dashContinue
 	case "get serial number":
-		return s.opts.SerialNumber, false
+		return s.opts.SerialNumber, dashContinue
 	case "get robot model":
-		return "UR5", false
+		return "UR5", dashContinue
 	}
-	return dashboard.ReplyNotUnderstood + line + "'", false
+	return dashboard.ReplyNotUnderstood + line + "'", dashContinue
+}
+
+// shutdown is the dashboard "shutdown": like a controller powering down,
+// every client connection is closed and nothing listens any more (new
+// connections are refused). The control loop keeps running (State stays
+// readable) until Close.
+func (s *Sim) shutdown() {
+	s.closeListeners()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.down = true
+	for rc := range s.rtdeConns {
+		rc.conn.Close()
+	}
+	for sc := range s.secConns {
+		sc.conn.Close()
+	}
+	for dc := range s.dashConns {
+		dc.Close()
+	}
 }
 
 var dashCommands = []string{
@@ -235,7 +352,8 @@ var dashCommands = []string{
 	"get serial number", "get robot model", "restart safety", "brake release", "power on",
 	"power off", "close popup", "load", "play", "stop", "pause", "quit", "running", "robotmode",
 	"programstate", "safetymode", "safetystatus", "popup", "addtolog", "isprogramsaved", "version",
-	"polyscopeversion",
+	"polyscopeversion", "shutdown", "get operational mode", "set operational mode", "clear operational mode",
+	"load installation", "savelog",
 }
 
 func isKnownDashboard(cmd string) bool {

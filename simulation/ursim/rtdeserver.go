@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -208,6 +209,26 @@ type rtdeConn struct {
 	skipped  uint64
 	wake     chan struct{}
 	writeErr error
+
+	unknownIn uint64         // input DATA_PACKAGEs with an unknown recipe id (ignored)
+	warnedIn  map[uint8]bool // unknown recipe ids the client was told about
+}
+
+// inputIDs lists the client's input recipe ids ("none" if it has none).
+func (rc *rtdeConn) inputIDs() string {
+	ids := make([]int, 0, len(rc.inputs))
+	for id := range rc.inputs {
+		ids = append(ids, int(id))
+	}
+	if len(ids) == 0 {
+		return "none"
+	}
+	slices.Sort(ids)
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = strconv.Itoa(id)
+	}
+	return strings.Join(out, ", ")
 }
 
 func (rc *rtdeConn) enqueue(pkt []byte) {
@@ -328,7 +349,14 @@ func (rc *rtdeConn) readLoop() error {
 	br := bufio.NewReaderSize(rc.conn, 1<<16)
 	buf := make([]byte, 4096)
 	for {
-		cmd, p, err := rtde.ReadPackage(br, buf)
+		cmd, p, err := readPackage(br, buf)
+		if errors.Is(err, errUnknownType) {
+			// The framing is intact (the payload was skipped): tell the
+			// client and carry on, like the controller ignoring a package
+			// it does not know.
+			rc.message(rtde.LevelWarning, err.Error())
+			continue
+		}
 		if err != nil {
 			return err
 		}
@@ -339,6 +367,33 @@ func (rc *rtdeConn) readLoop() error {
 			return err
 		}
 	}
+}
+
+// errUnknownType: a well-framed package of a type RTDE does not define.
+var errUnknownType = errors.New("rtde: unknown package type")
+
+// readPackage reads one package (spec §1 "Framing"). A size below the
+// 3-byte header loses the framing and is an error (the connection
+// closes); a package of an unknown type is skipped whole and reported as
+// errUnknownType (the connection goes on). The uint16 size field bounds
+// every package to 65535 bytes.
+func readPackage(r *bufio.Reader, buf []byte) (rtde.Command, []byte, error) {
+	hdr, err := r.Peek(rtde.HeaderSize)
+	if err != nil {
+		if len(hdr) > 0 && errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return 0, nil, err
+	}
+	size := int(hdr[0])<<8 | int(hdr[1])
+	cmd := rtde.Command(hdr[2])
+	if size >= rtde.HeaderSize && !cmd.Known() {
+		if _, err := r.Discard(size); err != nil {
+			return cmd, nil, fmt.Errorf("rtde: truncated package of unknown type 0x%02x (%d bytes announced): %w", byte(cmd), size, io.ErrUnexpectedEOF)
+		}
+		return cmd, nil, fmt.Errorf("%w 0x%02x (%d bytes) ignored", errUnknownType, byte(cmd), size)
+	}
+	return rtde.ReadPackage(r, buf)
 }
 
 func (rc *rtdeConn) handle(cmd rtde.Command, p []byte) error {
@@ -446,6 +501,16 @@ func (rc *rtdeConn) handle(cmd rtde.Command, p []byte) error {
 		if len(p) != 0 {
 			return fmt.Errorf("%w: CONTROL_PACKAGE_START with %d payload bytes", rtde.ErrMalformed, len(p))
 		}
+		s.mu.Lock()
+		ready := rc.output != nil || len(rc.inputs) > 0
+		s.mu.Unlock()
+		if !ready {
+			// Out of order: nothing to synchronise. Refused (accepted = 0)
+			// with the reason; the connection stays usable.
+			rc.message(rtde.LevelError, "CONTROL_PACKAGE_START refused: no recipe set up (send CONTROL_PACKAGE_SETUP_OUTPUTS and/or CONTROL_PACKAGE_SETUP_INPUTS first)")
+			rc.reply(cmd, rtde.EncodeAccepted(false))
+			return nil
+		}
 		rc.reply(cmd, rtde.EncodeAccepted(true)) // the reply precedes the first data package
 		s.mu.Lock()
 		rc.started = true
@@ -468,7 +533,21 @@ func (rc *rtdeConn) handle(cmd rtde.Command, p []byte) error {
 		}
 		r := rc.inputs[p[0]]
 		if r == nil {
-			return fmt.Errorf("%w: DATA_PACKAGE for unknown input recipe %d", rtde.ErrMalformed, p[0])
+			// A well-framed package for a recipe this client never set up
+			// (or whose setup failed: id 0). Nothing is applied; the client
+			// is told once per recipe id and the connection goes on.
+			rc.unknownIn++
+			if rc.warnedIn[p[0]] {
+				return nil
+			}
+			if rc.warnedIn == nil {
+				rc.warnedIn = map[uint8]bool{}
+			}
+			rc.warnedIn[p[0]] = true
+			msg := fmt.Sprintf("DATA_PACKAGE for unknown input recipe id %d ignored (set up inputs with CONTROL_PACKAGE_SETUP_INPUTS; accepted ids: %s)", p[0], rc.inputIDs())
+			s.log.Warn("rtde: "+msg, "client", rc.remote)
+			rc.message(rtde.LevelError, msg)
+			return nil
 		}
 		vals, err := r.Unpack(p, rc.values)
 		if err != nil {

@@ -149,6 +149,7 @@ type Sim struct {
 	dashConns map[net.Conn]struct{}
 	owner     map[string]*rtdeConn // RTDE input field → owning connection
 	history   []event              // recent events, for Messages
+	down      bool                 // dashboard "shutdown" ran
 
 	closeOnce sync.Once
 }
@@ -335,6 +336,11 @@ type State struct {
 	Program       string
 	ProtectiveWhy string
 	ScriptLine    uint32
+	// ShutDown: the dashboard "shutdown" command ran (nothing listens).
+	ShutDown bool
+	// OperationalMode: MANUAL, AUTOMATIC or NONE (dashboard
+	// "get operational mode").
+	OperationalMode string
 }
 
 // State returns the current state.
@@ -345,7 +351,7 @@ func (s *Sim) State() State {
 	st := State{TimeS: c.t, RobotMode: c.robotMode, SafetyMode: c.safetyMode, Runtime: c.runtime,
 		QRad: c.q, QDRadS: c.qd, TCPPose: [6]float64(toPoseVal(c.model.FK(c.q))), StdDO: c.stdDO, ToolDO: c.toolDO,
 		ConfDO: c.confDO, AnalogOut: c.analogOut, OutInt: c.outInt, OutDouble: c.outDouble,
-		Program: c.progName, ScriptLine: c.scriptLine}
+		Program: c.progName, ScriptLine: c.scriptLine, ShutDown: s.down, OperationalMode: c.opMode}
 	if c.safetyMode == rtde.SafetyProtectiveStop {
 		st.ProtectiveWhy = c.psReason
 	}

@@ -302,11 +302,9 @@ func TestSimulatorSurvivesMalformedPackets(t *testing.T) {
 	long := []byte(strings.Repeat("timestamp,", 250)) // 2500 bytes > 2048
 	cases := map[string][]byte{
 		"bad size":          {0, 1, 'V'},
-		"unknown type":      {0, 3, 'X'},
 		"truncated payload": {0, 40, 'I', 'a', 'b'},
 		"recipe too long":   append([]byte{byte((len(long) + 3) >> 8), byte(len(long) + 3), 'I'}, long...),
 		"bad V payload":     {0, 4, 'V', 2},
-		"unknown recipe":    {0, 5, 'U', 9, 0},
 	}
 	for name, pkt := range cases {
 		conn, err := net.Dial("tcp", sim.RTDEAddr())
@@ -327,6 +325,29 @@ func TestSimulatorSurvivesMalformedPackets(t *testing.T) {
 		if name != "truncated payload" && !bytes.Contains(data, []byte("closing connection")) {
 			t.Errorf("%s: no exception message before close, got %q", name, data)
 		}
+	}
+	// well-framed packages the simulator cannot use (unknown type, input
+	// recipe never set up) are reported in a text message and ignored; the
+	// connection stays open (simulation/ursim TestRTDEOutOfOrderKeepsConnection)
+	for name, pkt := range map[string][]byte{
+		"unknown type":   {0, 3, 'X'},
+		"unknown recipe": {0, 5, 'U', 9, 0},
+	} {
+		conn, err := net.Dial("tcp", sim.RTDEAddr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.Write(pkt)
+		conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+		cmd, p, err := rtde.ReadPackage(conn, nil)
+		if err != nil || cmd != rtde.CmdTextMessage || bytes.Contains(p, []byte("closing connection")) {
+			t.Errorf("%s: want a text message and no close, got %v %q %v", name, cmd, p, err)
+		}
+		conn.Write([]byte{0, 3, 'v'}) // GET_URCONTROL_VERSION still answered
+		if cmd, _, err := rtde.ReadPackage(conn, nil); err != nil || cmd != rtde.CmdGetURControlVersion {
+			t.Errorf("%s: connection unusable afterwards: %v %v", name, cmd, err)
+		}
+		conn.Close()
 	}
 	// still serving
 	c, err := rtde.Dial(ctx, sim.RTDEAddr(), rtde.Options{Outputs: []string{"timestamp"}, Logger: quietLogger()})
