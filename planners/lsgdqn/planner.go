@@ -190,16 +190,10 @@ func (p *Planner) attempt(ctx context.Context, s planners.Session, bank *Bank, k
 		return p.attemptFortified(ctx, s, bank, k, emit)
 	}
 	res := attemptResult{start: s.Current(), bank: bank}
-	r, err := newRunner(&p.opt, s, bank, k)
+	r, emit, progress, err := p.attemptRunner(s, bank, k, emit, &res)
 	if err != nil {
 		res.err = err
 		return res
-	}
-	r.hook = p.hook
-	progress := p.progress
-	if emit == nil {
-		progress = nil
-		emit = func(m planners.Move) error { res.moves = append(res.moves, m); return nil }
 	}
 	res.err = r.run(ctx, emit, progress)
 	res.reward = r.moveReward
@@ -210,6 +204,23 @@ func (p *Planner) attempt(ctx context.Context, s planners.Session, bank *Bank, k
 	return res
 }
 
+// attemptRunner makes an attempt's runner; a nil emit collects the moves
+// in res (restarts: the attempts are compared before any is emitted) and
+// reports no progress.
+func (p *Planner) attemptRunner(s planners.Session, bank *Bank, k int, emit func(planners.Move) error, res *attemptResult) (*runner, func(planners.Move) error, func(int, int), error) {
+	r, err := newRunner(&p.opt, s, bank, k)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	r.hook = p.hook
+	progress := p.progress
+	if emit == nil {
+		progress = nil
+		emit = func(m planners.Move) error { res.moves = append(res.moves, m); return nil }
+	}
+	return r, emit, progress, nil
+}
+
 // attemptFortified is attempt under the fortified rollout (fortify.go):
 // the runner proposes, the fortifier emits.
 func (p *Planner) attemptFortified(ctx context.Context, s planners.Session, bank *Bank, k int, emit func(planners.Move) error) attemptResult {
@@ -217,16 +228,10 @@ func (p *Planner) attemptFortified(ctx context.Context, s planners.Session, bank
 	if ms := s.Moves(); len(ms) > 0 {
 		res.start = ms[0].From
 	}
-	r, err := newRunner(&p.opt, s, bank, k)
+	r, emit, progress, err := p.attemptRunner(s, bank, k, emit, &res)
 	if err != nil {
 		res.err = err
 		return res
-	}
-	r.hook = p.hook
-	progress := p.progress
-	if emit == nil {
-		progress = nil
-		emit = func(m planners.Move) error { res.moves = append(res.moves, m); return nil }
 	}
 	f, err := newFortifier(ctx, p.proc, s, p.opt.FortifyEvery, p.opt.FortifyWarmup, emit, progress)
 	if err != nil {
