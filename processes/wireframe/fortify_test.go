@@ -57,6 +57,24 @@ func randomFrame(t testing.TB, rng *rand.Rand, n, extra int) *graph.Graph {
 	return mustGraph(t, pos, edges, ground)
 }
 
+// planFortifiable plans g with the wire-frame planner settings of cfg
+// changed by set (the default warm-up, 16 moves, would be most of the
+// small frames these tests plan, so set chooses it).
+func planFortifiable(t *testing.T, cfg config.Cell, g *graph.Graph, planner string, set func(*config.Planner)) (*Session, []planners.Move, error) {
+	t.Helper()
+	c := cfg
+	c.Planner = c.PlannerFor("wireframe")
+	set(&c.Planner)
+	p := newProc(t, c)
+	s := open(t, p, g)
+	pl, err := planners.NewPlanner(planner, planners.Options{Config: c.Planner, Process: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	moves, err := planners.Run(context.Background(), pl, s, nil)
+	return s, moves, err
+}
+
 // TestFortifiedRandomFrames: the property of TestFortifiedNotAboveGreedy
 // over random frames (FEA terms only: no head, arm or climb term, so the
 // sag decides), the default reward and Eq. 8 alone, random horizons and
@@ -79,18 +97,10 @@ func TestFortifiedRandomFrames(t *testing.T) {
 		g := randomFrame(t, rng, 10+rng.IntN(9), 6+rng.IntN(10))
 		ring, every := 2+rng.IntN(2), 1+rng.IntN(4)
 		plan := func(planner string, every int) *Session {
-			c := cfg
-			c.Planner = c.PlannerFor("wireframe")
-			c.Planner.Ring, c.Planner.FortifyEvery, c.Planner.Seed = ring, every, int64(seed)
-			// the default warm-up (16 moves) would be most of these frames
-			c.Planner.FortifyWarmup, c.Planner.FortifyRetries = int(seed%2), int(seed/2%3)
-			p := newProc(t, c)
-			s := open(t, p, g)
-			pl, err := planners.NewPlanner(planner, planners.Options{Config: c.Planner, Process: p})
-			if err != nil {
-				t.Fatal(err)
-			}
-			moves, err := planners.Run(context.Background(), pl, s, nil)
+			s, moves, err := planFortifiable(t, cfg, g, planner, func(c *config.Planner) {
+				c.Ring, c.FortifyEvery, c.Seed = ring, every, int64(seed)
+				c.FortifyWarmup, c.FortifyRetries = int(seed%2), int(seed/2%3)
+			})
 			if err != nil {
 				t.Fatalf("seed %d %s every %d: %v", seed, planner, every, err)
 			}
@@ -146,18 +156,10 @@ func TestFortifiedNotAboveGreedy(t *testing.T) {
 			form.set(&cfg)
 			g := load(t, newProc(t, cfg), path)
 			plan := func(planner string, ring, every int) (*Session, []planners.Move) {
-				c := cfg
-				c.Planner = c.PlannerFor("wireframe")
-				c.Planner.Ring, c.Planner.FortifyEvery = ring, every
-				// the default warm-up (16 moves) would be most of these frames
-				c.Planner.FortifyWarmup, c.Planner.FortifyRetries = 0, every%3
-				p := newProc(t, c)
-				s := open(t, p, g)
-				pl, err := planners.NewPlanner(planner, planners.Options{Config: c.Planner, Process: p})
-				if err != nil {
-					t.Fatal(err)
-				}
-				moves, err := planners.Run(context.Background(), pl, s, nil)
+				s, moves, err := planFortifiable(t, cfg, g, planner, func(c *config.Planner) {
+					c.Ring, c.FortifyEvery = ring, every
+					c.FortifyWarmup, c.FortifyRetries = 0, every%3
+				})
 				if err != nil {
 					t.Fatalf("%s %s n=%d every %d: %v", path, planner, ring, every, err)
 				}

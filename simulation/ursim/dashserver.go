@@ -336,6 +336,11 @@ func (s *Sim) shutdown() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.down = true
+	s.closeConnsLocked()
+}
+
+// closeConnsLocked closes every client connection; s.mu is held.
+func (s *Sim) closeConnsLocked() {
 	for rc := range s.rtdeConns {
 		rc.conn.Close()
 	}

@@ -300,15 +300,7 @@ func (s *Sim) Close() error {
 		s.cancel()
 		s.closeListeners()
 		s.mu.Lock()
-		for rc := range s.rtdeConns {
-			rc.conn.Close()
-		}
-		for sc := range s.secConns {
-			sc.conn.Close()
-		}
-		for dc := range s.dashConns {
-			dc.Close()
-		}
+		s.closeConnsLocked()
 		s.mu.Unlock()
 		s.wg.Wait()
 		s.mu.Lock()
