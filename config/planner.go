@@ -93,6 +93,11 @@ type Planner struct {
 	// (2 + FortifyRetries)·FortifyEvery proposed moves). 0 = reject at
 	// once, in [0, 100].
 	FortifyRetries int `yaml:"fortify_retries"`
+	// FortifyAgainst is what a proposal's completion must be no worse than
+	// to be accepted: "incumbent" (the best complete toolpath so far) or
+	// "greedy" (greedy's toolpath from the start: more of LSG-DQN's moves
+	// pass, with the same guarantee against greedy). Default "incumbent".
+	FortifyAgainst string `yaml:"fortify_against"`
 	// Backend for Q inference: "go" or "onnx" (needs OnnxLibPath or the
 	// ONNXRUNTIME_LIB environment variable).
 	Backend     string `yaml:"backend"`
@@ -125,6 +130,7 @@ func (p *Planner) applyDefaults() {
 	def(&p.PriorK, 10)
 	def(&p.PriorBeta, 0.2)
 	def(&p.Backend, "go")
+	def(&p.FortifyAgainst, "incumbent")
 	def(&p.ExactMaxLeaves, 256)
 	if p.PerProcess == nil {
 		p.PerProcess = DefaultPerProcess()
@@ -196,6 +202,7 @@ func (p Planner) validateAt(v *validator, prefix string) {
 	v.within(f("fortify_every"), float64(p.FortifyEvery), 0, 1e6)
 	v.within(f("fortify_warmup"), float64(p.FortifyWarmup), 0, 1e6)
 	v.within(f("fortify_retries"), float64(p.FortifyRetries), 0, 100)
+	v.oneOf(f("fortify_against"), p.FortifyAgainst, "incumbent", "greedy")
 	v.oneOf(f("backend"), p.Backend, "go", "onnx")
 }
 
@@ -235,6 +242,7 @@ type PlannerOverride struct {
 	FortifyEvery    *int     `yaml:"fortify_every,omitempty"`
 	FortifyWarmup   *int     `yaml:"fortify_warmup,omitempty"`
 	FortifyRetries  *int     `yaml:"fortify_retries,omitempty"`
+	FortifyAgainst  *string  `yaml:"fortify_against,omitempty"`
 	Backend         *string  `yaml:"backend,omitempty"`
 	OnnxLibPath     *string  `yaml:"onnx_lib_path,omitempty"`
 }

@@ -133,6 +133,7 @@ type fortifier struct {
 	pendingSeg   int
 	pendingRetry bool
 	retries      int                // Options.FortifyRetries
+	againstStart bool               // Options.FortifyAgainstStart
 	retried      int                // consecutive retries of the current proposal
 	warm         chan planners.Move // greedy's first moves (Options.FortifyWarmup)
 	emit         func(planners.Move) error
@@ -277,6 +278,11 @@ func (f *fortifier) launch() error {
 		return errors.New("lsg-dqn: fortify: the incumbent session was lost")
 	}
 	done, inc, cost, base := f.done, f.inc, f.cost, f.base
+	if f.againstStart {
+		// accept whatever ends no worse than greedy's plan from the start
+		// (InitialCost): follow LSG-DQN as far as the guarantee allows
+		cost = f.stats.InitialCost
+	}
 	out := make(chan evalResult, 1)
 	f.pending, f.pendingSeg = out, len(seg)
 	go func() {

@@ -206,6 +206,7 @@ func TestFortifyProperty(t *testing.T) {
 		o := fortifyOptions(int64(seed), k, learn)
 		o.FortifyWarmup = int(seed%2) * (1 + rng.IntN(10))
 		o.FortifyRetries = int(seed % 3)
+		o.FortifyAgainstStart = seed%4 >= 2
 		moves, p := planFortified(t, o, g)
 		fc := costOf(t, g, moves)
 		st := p.Stats().Fortify

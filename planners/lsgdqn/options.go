@@ -93,6 +93,13 @@ type Options struct {
 	// moves more (config planner.fortify_retries; fortify.go). 0 = reject
 	// at once.
 	FortifyRetries int
+	// FortifyAgainstStart accepts a proposal whose completion is no worse
+	// than greedy's plan from the start (the first incumbent) instead of
+	// no worse than the current incumbent (config planner.fortify_against:
+	// "greedy" or "incumbent"). The guarantee is the same — every
+	// incumbent is no worse than greedy's — but more of LSG-DQN's proposals
+	// pass. fortify.go.
+	FortifyAgainstStart bool
 
 	Net dqn.Config // network shape and optimiser (N, ExtraRows set by the planner)
 
@@ -140,7 +147,7 @@ func OptionsFromConfig(c config.Planner) (Options, error) {
 		MaxEpisodes: c.MaxEpisodes, Discount: disc,
 		PriorK: c.PriorK, PriorBeta: c.PriorBeta, BankPath: c.BankPath, ReuseSimilarity: c.ReuseSimilarity,
 		Backend: c.Backend, OnnxLibPath: c.OnnxLibPath, ExactMaxLeaves: c.ExactMaxLeaves,
-		FortifyEvery: c.FortifyEvery, FortifyWarmup: c.FortifyWarmup, FortifyRetries: c.FortifyRetries, JumpLookahead: true, Decision: BestReturn, TrainEvery: 1,
+		FortifyEvery: c.FortifyEvery, FortifyWarmup: c.FortifyWarmup, FortifyRetries: c.FortifyRetries, FortifyAgainstStart: c.FortifyAgainst == "greedy", JumpLookahead: true, Decision: BestReturn, TrainEvery: 1,
 	}
 	o.Net = dqn.DefaultConfig(o.NMax, lsg.ExtraRows)
 	if c.E2EChannels > 0 {

@@ -100,6 +100,9 @@ func TestFortifiedRandomFrames(t *testing.T) {
 			s, moves, err := planFortifiable(t, cfg, g, planner, func(c *config.Planner) {
 				c.Ring, c.FortifyEvery, c.Seed = ring, every, int64(seed)
 				c.FortifyWarmup, c.FortifyRetries = int(seed%2), int(seed/2%3)
+				if seed%4 >= 2 {
+					c.FortifyAgainst = "greedy"
+				}
 			})
 			if err != nil {
 				t.Fatalf("seed %d %s every %d: %v", seed, planner, every, err)
