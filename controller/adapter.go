@@ -87,6 +87,14 @@ type Executor interface {
 	Close() error
 }
 
+// Shutdowner is implemented by executors with hardware that must be
+// switched off when a job stops for good without reaching End (cancel,
+// abort, a failed step, the controller stopping): CCF heaters. The runner
+// calls it after the safe point; a pause does not.
+type Shutdowner interface {
+	Shutdown(ctx context.Context) error
+}
+
 // Env is what an adapter factory gets: the job, its cell configuration, the
 // safety gate and the cell's connections.
 type Env struct {

@@ -635,6 +635,19 @@ func (e *ccfExecutor) SafePoint(ctx context.Context) error {
 // End lifts home and switches the heaters off.
 func (e *ccfExecutor) End(ctx context.Context) error {
 	err := e.RobotExecutor.End(ctx)
+	if herr := e.Shutdown(ctx); herr != nil && err == nil {
+		err = herr
+	}
+	return err
+}
+
+// Shutdown implements Shutdowner: both nozzle heaters and the bed off
+// (every line is sent even if one fails). A job that stops for good —
+// cancelled, aborted, failed, or the controller stopped — must not leave
+// 200+ °C nozzles unattended; a paused job keeps its temperatures, and
+// Begin heats again when the job is resumed from its journal.
+func (e *ccfExecutor) Shutdown(ctx context.Context) error {
+	var err error
 	for _, line := range []string{"M104 T0 S0", "M104 T1 S0", "M140 S0"} {
 		if _, herr := e.drv.Send(ctx, line); herr != nil && err == nil {
 			err = fmt.Errorf("head board: %s: %w", line, herr)

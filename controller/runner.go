@@ -87,7 +87,7 @@ type StepSample struct {
 
 func (r *runner) log() func(msg string, args ...any) { return r.m.log.Info }
 
-func (r *runner) run(ctx context.Context) error {
+func (r *runner) run(ctx context.Context) (retErr error) {
 	spec := r.j.spec
 	r.began = r.m.opts.Now()
 	cell := r.m.opts.Cell
@@ -225,6 +225,14 @@ func (r *runner) run(ctx context.Context) error {
 		r.m.log.Info("job already completed according to its journal; nothing dispatched", "job", spec.ID, "journal", jpath)
 		return nil
 	}
+	// From Begin on (it may already heat), a job that ends in an error —
+	// cancelled during heat-up, aborted, a failed step, the controller
+	// stopping — switches the process hardware off (Shutdowner).
+	defer func() {
+		if retErr != nil {
+			r.shutdownHW(ex)
+		}
+	}()
 	if err := ex.Begin(ctx); err != nil {
 		return fmt.Errorf("executor: %w", err)
 	}
@@ -391,6 +399,26 @@ func (r *runner) run(ctx context.Context) error {
 }
 
 // explain turns a dispatch error into the job's final error.
+// shutdownHW switches the process hardware off after the job stopped
+// without reaching End (Shutdowner); a failure is an error event, since
+// the operator must check the heaters.
+func (r *runner) shutdownHW(ex Executor) {
+	sd, ok := ex.(Shutdowner)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	id := r.j.spec.ID
+	if err := sd.Shutdown(ctx); err != nil {
+		msg := fmt.Sprintf("could not switch the process hardware off after the job stopped (check the heaters): %v", err)
+		r.m.log.Error(msg, "job", id)
+		r.m.publish(Event{Kind: "error", JobID: id, Message: msg})
+		return
+	}
+	r.m.log.Info("process hardware switched off after the job stopped", "job", id)
+}
+
 func (r *runner) explain(ctx context.Context, err error) error {
 	r.mu.Lock()
 	ref, ab := r.refusal, r.abortErr
