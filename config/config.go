@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"reflect"
 	"strings"
@@ -211,9 +212,15 @@ func (v *validator) add(field, format string, args ...any) {
 	v.errs = append(v.errs, &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)})
 }
 
-// positive requires x > 0 (and finite).
+// positive requires x > 0 and finite (at most 1e300: larger values
+// overflow the arithmetic they enter).
 func (v *validator) positive(field string, x float64) {
-	if !(x > 0) || x > 1e300 {
+	switch {
+	case math.IsNaN(x) || math.IsInf(x, 0):
+		v.add(field, "must be a finite number > 0, got %v", x)
+	case x > 1e300:
+		v.add(field, "must be > 0 and at most 1e300, got %v", x)
+	case !(x > 0):
 		v.add(field, "must be > 0, got %v", x)
 	}
 }

@@ -396,3 +396,21 @@ func TestFractionalIntegersRejected(t *testing.T) {
 		t.Errorf("two type errors: %q", err)
 	}
 }
+
+// TestExtremeFloatsNamed: huge, infinite and NaN values of positive keys
+// are refused with the key and what is allowed (1e308 used to read
+// "must be > 0, got 1e+308").
+func TestExtremeFloatsNamed(t *testing.T) {
+	for _, c := range []struct{ yaml, want string }{
+		{"robot:\n  print_speed_mm_s: 1e308\n", "robot.print_speed_mm_s: must be > 0 and at most 1e300, got 1e+308"},
+		{"robot:\n  print_speed_mm_s: .inf\n", "robot.print_speed_mm_s: must be a finite number > 0, got +Inf"},
+		{"robot:\n  print_speed_mm_s: .nan\n", "robot.print_speed_mm_s: must be a finite number > 0, got NaN"},
+		{"robot:\n  print_speed_mm_s: -1e308\n", "robot.print_speed_mm_s: must be > 0, got -1e+308"},
+		{"safety:\n  max_displacement_mm: 1e301\n", "safety.max_displacement_mm: must be > 0 and at most 1e300, got 1e+301"},
+	} {
+		_, err := Parse(strings.NewReader(c.yaml))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Parse(%q) = %v, want %q", c.yaml, err, c.want)
+		}
+	}
+}
