@@ -157,8 +157,12 @@ func (a *wireframeAdapter) next(m planners.Move) *wfNext {
 		}
 		if st.Collides {
 			to := st.TCP.P.Mul(1000)
+			why := st.CollidesWhy
+			if why == "" {
+				why = "the head or arm would touch the printed struts, the bed or a safety.keep_out box"
+			}
 			n.err = &safety.Violation{Rule: safety.RuleHeadCollision, Where: w, Value: math.NaN(), Limit: math.NaN(),
-				Detail: fmt.Sprintf("the collision check could not clear this motion of the head or arm (printed struts, bed, safety.keep_out boxes) towards TCP (%.1f, %.1f, %.1f) mm, base frame", to.X, to.Y, to.Z)}
+				Detail: fmt.Sprintf("the collision check could not clear this motion towards TCP (%.1f, %.1f, %.1f) mm, base frame: %s", to.X, to.Y, to.Z, why)}
 			return n
 		}
 		n.cmds = append(n.cmds, c)

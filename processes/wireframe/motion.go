@@ -73,6 +73,9 @@ type Step struct {
 	// printed move itself or a transition/lift); such plans are reported
 	// in the metrics and must not be sent to a robot.
 	Collides bool
+	// CollidesWhy says what the check found when Collides is set (the
+	// first reason found).
+	CollidesWhy string
 	// Note says what the step is for (approach, print, retract, lift,
 	// travel, home).
 	Note string
@@ -234,6 +237,17 @@ func (mo *Motions) emit(dst []Step, st Step) []Step {
 	return append(dst, st)
 }
 
+// collide marks st colliding for why when bad (the first reason stays).
+func (st *Step) collide(bad bool, why string) {
+	if !bad {
+		return
+	}
+	if !st.Collides || st.CollidesWhy == "" {
+		st.CollidesWhy = why
+	}
+	st.Collides = true
+}
+
 // Start returns the prologue: feed set, extruder off, joint move home.
 func (mo *Motions) Start() []Step {
 	mo.started = true
@@ -253,7 +267,8 @@ func (mo *Motions) target(kind StepKind, i int, tip r3.Vector, axis, yaw int, m 
 		return Step{}, fmt.Errorf("wireframe: move %d: %s at tip (%.1f, %.1f, %.1f) mm (bed frame): %s", i, note, tip.X, tip.Y, tip.Z, f)
 	}
 	if mo.s.arm != nil && !mo.linksFree(q) {
-		return Step{Kind: kind, Move: i, TCP: pose, Joints: q, Motion: m, Note: note, Collides: true}, nil
+		return Step{Kind: kind, Move: i, TCP: pose, Joints: q, Motion: m, Note: note, Collides: true,
+			CollidesWhy: "an arm link would hit the printed structure, the bed or a keep-out box at the target pose"}, nil
 	}
 	return Step{Kind: kind, Move: i, TCP: pose, Joints: q, Motion: m, Note: note}, nil
 }
@@ -350,7 +365,7 @@ func (mo *Motions) moveTo(out []Step, i int, tip r3.Vector, axis, yaw int, note 
 		if err != nil {
 			return out, err
 		}
-		st.Collides = st.Collides || !mo.headFreeStatic(tip, mo.s.p.axes[axis])
+		st.collide(!mo.headFreeStatic(tip, mo.s.p.axes[axis]), "the head would touch the printed structure at the target")
 		mo.jointMove(&st)
 		mo.placed = true
 		mo.tip, mo.axis, mo.yaw = tip, axis, yaw
@@ -411,7 +426,7 @@ func (mo *Motions) moveTo(out []Step, i int, tip r3.Vector, axis, yaw int, note 
 		if err != nil {
 			return out, err
 		}
-		st.Collides = st.Collides || !l.free
+		st.collide(!l.free, "the head's path on this leg ("+l.name+") crosses the printed structure")
 		if !mo.straightOK(&st) {
 			// the arm cannot follow the line (singularity, reach):
 			// no blend into the replacement
@@ -509,7 +524,7 @@ func (mo *Motions) Next(m planners.Move) ([]Step, error) {
 	}
 	st, err := mo.target(StepMoveL, i, pv, axis, yaw, travel, "approach down")
 	if err == nil {
-		st.Collides = st.Collides || !mo.sweptFree(mo.tip, pv, axis, axis)
+		st.collide(!mo.sweptFree(mo.tip, pv, axis, axis), "the head's approach sweep crosses the printed structure")
 		out = mo.emit(out, st)
 		mo.tip = pv
 	}
@@ -523,7 +538,7 @@ func (mo *Motions) Next(m planners.Move) ([]Step, error) {
 	if err != nil {
 		return out, err
 	}
-	st.Collides = st.Collides || r.status != StatusOK
+	st.collide(r.status != StatusOK, fmt.Sprintf("the strut itself failed its check (%v)", r.status))
 	out = mo.emit(out, st)
 	mo.tip = pw
 	out = mo.emit(out, Step{Kind: StepExtrude, Move: i, Output: c.extrudeOut, On: false, Note: "extrude off"})
@@ -534,7 +549,7 @@ func (mo *Motions) Next(m planners.Move) ([]Step, error) {
 	if st, err = mo.target(StepMoveL, i, up, axis, yaw, travel, "retract"); err != nil {
 		return out, err
 	}
-	st.Collides = st.Collides || !mo.sweptFree(pw, up, axis, axis)
+	st.collide(!mo.sweptFree(pw, up, axis, axis), "the head's retract sweep crosses the printed structure")
 	out = mo.emit(out, st)
 	mo.tip = up
 	return out, nil
@@ -559,7 +574,7 @@ func (mo *Motions) Finish() ([]Step, error) {
 			if err != nil {
 				return out, err
 			}
-			st.Collides = st.Collides || !(s.chk.MoveFree(mo.tip, up, ax) || !s.cfg.CollisionOn())
+			st.collide(!(s.chk.MoveFree(mo.tip, up, ax) || !s.cfg.CollisionOn()), "the final lift crosses the printed structure")
 			if !mo.straightOK(&st) {
 				mo.jointMove(&st)
 				mo.jointMoves++

@@ -1,6 +1,7 @@
 package wireframe
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/golang/geo/r3"
@@ -87,7 +88,7 @@ func (mo *Motions) straightOK(st *Step) bool {
 		return false
 	}
 	st.Joints = q
-	st.Collides = st.Collides || hit
+	st.collide(hit, "an arm link would hit the printed structure, the bed or a keep-out box along the straight line")
 	return true
 }
 
@@ -121,12 +122,13 @@ func (mo *Motions) jointMove(st *Step) {
 			a.linksStatic(q) != armOK,
 			mo.s.arm != nil && !mo.linksFree(q),
 			mo.s.cfg.CollisionOn() && !mo.headFreeStatic(tip, ax):
-			st.Collides = true
+			st.collide(true, fmt.Sprintf("the joint move passes a pose (%.0f %% of the way) where the head or an arm link would hit the printed structure or the bed", 100*u))
 		}
 	}
 	if !st.Collides {
 		// the end pose itself (target checked links only)
-		st.Collides = mo.s.cfg.CollisionOn() && !mo.headFreeStatic(a.baseToBed.Apply(st.TCP.P.Mul(1e3)), a.baseToBed.ApplyDir(st.TCP.R.MulVec(r3.Vector{Z: -1})).Normalize())
+		st.collide(mo.s.cfg.CollisionOn() && !mo.headFreeStatic(a.baseToBed.Apply(st.TCP.P.Mul(1e3)), a.baseToBed.ApplyDir(st.TCP.R.MulVec(r3.Vector{Z: -1})).Normalize()),
+			"the head would touch the printed structure at the joint move's end pose")
 	}
 }
 
