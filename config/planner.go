@@ -98,6 +98,12 @@ type Planner struct {
 	// "greedy" (greedy's toolpath from the start: more of LSG-DQN's moves
 	// pass, with the same guarantee against greedy). Default "incumbent".
 	FortifyAgainst string `yaml:"fortify_against"`
+	// FortifyCompletionRing (with FortifyEvery > 0): proposals are
+	// completed by the exact n-step search (bfs) of this ring instead of
+	// greedy, so a proposal is judged by a better continuation; greedy's
+	// plan stays the first incumbent, so the guarantee against greedy is
+	// unchanged. 0 = greedy, in [0, 6].
+	FortifyCompletionRing int `yaml:"fortify_completion_ring"`
 	// Backend for Q inference: "go" or "onnx" (needs OnnxLibPath or the
 	// ONNXRUNTIME_LIB environment variable).
 	Backend     string `yaml:"backend"`
@@ -203,6 +209,7 @@ func (p Planner) validateAt(v *validator, prefix string) {
 	v.within(f("fortify_warmup"), float64(p.FortifyWarmup), 0, 1e6)
 	v.within(f("fortify_retries"), float64(p.FortifyRetries), 0, 100)
 	v.oneOf(f("fortify_against"), p.FortifyAgainst, "incumbent", "greedy")
+	v.within(f("fortify_completion_ring"), float64(p.FortifyCompletionRing), 0, 6)
 	v.oneOf(f("backend"), p.Backend, "go", "onnx")
 }
 
@@ -215,36 +222,37 @@ var KnownProcesses = []string{"wireframe", "ccf", "lpbf", "travel"}
 // PlannerOverride is a partial planner section: every key of Planner
 // except per_process, as a pointer; a nil field keeps planner.<key>.
 type PlannerOverride struct {
-	Name            *string  `yaml:"name,omitempty"`
-	Ring            *int     `yaml:"ring,omitempty"`
-	NMax            *int     `yaml:"n_max,omitempty"`
-	Seed            *int64   `yaml:"seed,omitempty"`
-	Restarts        *int     `yaml:"restarts,omitempty"`
-	LearningRate    *float64 `yaml:"learning_rate,omitempty"`
-	WeightDecay     *float64 `yaml:"weight_decay,omitempty"`
-	Gamma           *float64 `yaml:"gamma,omitempty"`
-	Epsilon         *float64 `yaml:"epsilon,omitempty"`
-	ReplayCapacity  *int     `yaml:"replay_capacity,omitempty"`
-	BatchSize       *int     `yaml:"batch_size,omitempty"`
-	TargetSync      *int     `yaml:"target_sync,omitempty"`
-	Hidden          *int     `yaml:"hidden,omitempty"`
-	E2EChannels     *int     `yaml:"e2e_channels,omitempty"`
-	EpisodeFactor   *int     `yaml:"episode_factor,omitempty"`
-	PatienceFactor  *int     `yaml:"patience_factor,omitempty"`
-	MaxEpisodes     *int     `yaml:"max_episodes,omitempty"`
-	Discount        *string  `yaml:"discount,omitempty"`
-	Sigma           *float64 `yaml:"sigma,omitempty"`
-	PriorK          *int     `yaml:"prior_k,omitempty"`
-	PriorBeta       *float64 `yaml:"prior_beta,omitempty"`
-	ReuseSimilarity *float64 `yaml:"reuse_similarity,omitempty"`
-	BankPath        *string  `yaml:"bank_path,omitempty"`
-	ExactMaxLeaves  *int     `yaml:"exact_max_leaves,omitempty"`
-	FortifyEvery    *int     `yaml:"fortify_every,omitempty"`
-	FortifyWarmup   *int     `yaml:"fortify_warmup,omitempty"`
-	FortifyRetries  *int     `yaml:"fortify_retries,omitempty"`
-	FortifyAgainst  *string  `yaml:"fortify_against,omitempty"`
-	Backend         *string  `yaml:"backend,omitempty"`
-	OnnxLibPath     *string  `yaml:"onnx_lib_path,omitempty"`
+	Name                  *string  `yaml:"name,omitempty"`
+	Ring                  *int     `yaml:"ring,omitempty"`
+	NMax                  *int     `yaml:"n_max,omitempty"`
+	Seed                  *int64   `yaml:"seed,omitempty"`
+	Restarts              *int     `yaml:"restarts,omitempty"`
+	LearningRate          *float64 `yaml:"learning_rate,omitempty"`
+	WeightDecay           *float64 `yaml:"weight_decay,omitempty"`
+	Gamma                 *float64 `yaml:"gamma,omitempty"`
+	Epsilon               *float64 `yaml:"epsilon,omitempty"`
+	ReplayCapacity        *int     `yaml:"replay_capacity,omitempty"`
+	BatchSize             *int     `yaml:"batch_size,omitempty"`
+	TargetSync            *int     `yaml:"target_sync,omitempty"`
+	Hidden                *int     `yaml:"hidden,omitempty"`
+	E2EChannels           *int     `yaml:"e2e_channels,omitempty"`
+	EpisodeFactor         *int     `yaml:"episode_factor,omitempty"`
+	PatienceFactor        *int     `yaml:"patience_factor,omitempty"`
+	MaxEpisodes           *int     `yaml:"max_episodes,omitempty"`
+	Discount              *string  `yaml:"discount,omitempty"`
+	Sigma                 *float64 `yaml:"sigma,omitempty"`
+	PriorK                *int     `yaml:"prior_k,omitempty"`
+	PriorBeta             *float64 `yaml:"prior_beta,omitempty"`
+	ReuseSimilarity       *float64 `yaml:"reuse_similarity,omitempty"`
+	BankPath              *string  `yaml:"bank_path,omitempty"`
+	ExactMaxLeaves        *int     `yaml:"exact_max_leaves,omitempty"`
+	FortifyEvery          *int     `yaml:"fortify_every,omitempty"`
+	FortifyWarmup         *int     `yaml:"fortify_warmup,omitempty"`
+	FortifyRetries        *int     `yaml:"fortify_retries,omitempty"`
+	FortifyAgainst        *string  `yaml:"fortify_against,omitempty"`
+	FortifyCompletionRing *int     `yaml:"fortify_completion_ring,omitempty"`
+	Backend               *string  `yaml:"backend,omitempty"`
+	OnnxLibPath           *string  `yaml:"onnx_lib_path,omitempty"`
 }
 
 // PerProcessPlanners maps a process name (KnownProcesses) to the planner
@@ -271,7 +279,8 @@ type PerProcessPlanners map[string]PlannerOverride
 // exactly: with the incremental FEA the search is cheaper than learning
 // (Duck, n = 6: 128 CPU s and bfs's 0.01233 mm, against 519 CPU s and
 // 0.01355 mm at 256; README "Wire-frame"), and fortify the rollout every
-// 400 moves after 16 warm-up moves of greedy: the toolpath is then never
+// 400 moves after 16 warm-up moves of greedy, proposals completed by bfs
+// at n = 2: the toolpath is then never
 // worse than greedy's in print collisions, unreachable struts or max
 // displacement (lsgdqn "Fortified rollout"), for 2.6-5x the CPU, and the
 // first move leaves at once (README "Wire-frame").
@@ -279,7 +288,7 @@ func DefaultPerProcess() PerProcessPlanners {
 	return PerProcessPlanners{
 		"lpbf":      {Ring: ptr(2), PriorK: ptr(100), ReuseSimilarity: ptr(0.99), ExactMaxLeaves: ptr(0)},
 		"ccf":       {ExactMaxLeaves: ptr(0)},
-		"wireframe": {ExactMaxLeaves: ptr(4096), FortifyEvery: ptr(400), FortifyWarmup: ptr(16)},
+		"wireframe": {ExactMaxLeaves: ptr(4096), FortifyEvery: ptr(400), FortifyWarmup: ptr(16), FortifyCompletionRing: ptr(2)},
 	}
 }
 

@@ -64,7 +64,10 @@ func TestPlannerFor(t *testing.T) {
 	if want.FortifyEvery != 0 || want.FortifyWarmup != 0 || w.FortifyEvery != 400 || w.FortifyWarmup != 16 {
 		t.Errorf("fortify: planner %d/%d, wireframe %d/%d; want 0/0, 400/16", want.FortifyEvery, want.FortifyWarmup, w.FortifyEvery, w.FortifyWarmup)
 	}
-	w.ExactMaxLeaves, w.FortifyEvery, w.FortifyWarmup = want.ExactMaxLeaves, want.FortifyEvery, want.FortifyWarmup
+	if want.FortifyCompletionRing != 0 || w.FortifyCompletionRing != 2 {
+		t.Errorf("fortify_completion_ring: planner %d, wireframe %d; want 0, 2", want.FortifyCompletionRing, w.FortifyCompletionRing)
+	}
+	w.ExactMaxLeaves, w.FortifyEvery, w.FortifyWarmup, w.FortifyCompletionRing = want.ExactMaxLeaves, want.FortifyEvery, want.FortifyWarmup, want.FortifyCompletionRing
 	if !reflect.DeepEqual(w, want) {
 		t.Errorf("wireframe changed more than its overrides: %+v", w)
 	}

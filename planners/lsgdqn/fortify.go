@@ -3,6 +3,7 @@ package lsgdqn
 import (
 	"context"
 	"errors"
+	"fabcell/config"
 	"fmt"
 	"slices"
 
@@ -130,15 +131,16 @@ type fortifier struct {
 	// pendingSeg is the proposed-move count of the pending evaluation;
 	// pendingRetry marks it as a retry (Options.FortifyRetries), collected
 	// FortifyEvery proposed moves after it instead of at 2·FortifyEvery.
-	pendingSeg   int
-	pendingRetry bool
-	retries      int                // Options.FortifyRetries
-	againstStart bool               // Options.FortifyAgainstStart
-	retried      int                // consecutive retries of the current proposal
-	warm         chan planners.Move // greedy's first moves (Options.FortifyWarmup)
-	emit         func(planners.Move) error
-	prog         func(done, total int)
-	stats        FortifyStats
+	pendingSeg     int
+	pendingRetry   bool
+	retries        int                // Options.FortifyRetries
+	againstStart   bool               // Options.FortifyAgainstStart
+	completionRing int                // Options.FortifyCompletionRing
+	retried        int                // consecutive retries of the current proposal
+	warm           chan planners.Move // greedy's first moves (Options.FortifyWarmup)
+	emit           func(planners.Move) error
+	prog           func(done, total int)
+	stats          FortifyStats
 }
 
 // trajectoryCost is J of the moves applied to s: the coverage units left
@@ -250,6 +252,22 @@ func (f *fortifier) warmup() error {
 	}
 }
 
+// completer is the policy that completes a proposal: greedy, or the
+// exact n-step search (bfs) at Options.FortifyCompletionRing. The initial
+// incumbent stays greedy's plan, so the guarantee against greedy holds
+// whatever completes the proposals; a better completion only lets more
+// of them pass (README "The planner").
+func (f *fortifier) completer() planners.Planner {
+	if f.completionRing > 0 {
+		c := config.Defaults().Planner
+		c.Ring = f.completionRing
+		if b, err := baseline.NewBFS(planners.Options{Config: c}); err == nil {
+			return b
+		}
+	}
+	return &baseline.Greedy{}
+}
+
 // close cancels a running evaluation and waits for it.
 func (f *fortifier) close() {
 	f.cancel()
@@ -307,7 +325,7 @@ func (f *fortifier) launch() error {
 		}
 		err := check(planners.Move{})
 		if err == nil {
-			err = (&baseline.Greedy{}).Plan(f.ctx, base, check)
+			err = f.completer().Plan(f.ctx, base, check)
 		}
 		res.greedy = len(base.Moves()) - n0
 		if err != nil && !errors.Is(err, planners.ErrStuck) && err != errWorse {

@@ -207,6 +207,7 @@ func TestFortifyProperty(t *testing.T) {
 		o.FortifyWarmup = int(seed%2) * (1 + rng.IntN(10))
 		o.FortifyRetries = int(seed % 3)
 		o.FortifyAgainstStart = seed%4 >= 2
+		o.FortifyCompletionRing = int(seed % 5 % 3) // greedy, bfs n = 1, 2
 		moves, p := planFortified(t, o, g)
 		fc := costOf(t, g, moves)
 		st := p.Stats().Fortify

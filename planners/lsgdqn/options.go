@@ -100,6 +100,11 @@ type Options struct {
 	// incumbent is no worse than greedy's — but more of LSG-DQN's proposals
 	// pass. fortify.go.
 	FortifyAgainstStart bool
+	// FortifyCompletionRing completes proposals with the exact n-step
+	// search (bfs) of this ring instead of greedy; 0 = greedy (config
+	// planner.fortify_completion_ring). The first incumbent is greedy's
+	// plan either way. fortify.go.
+	FortifyCompletionRing int
 
 	Net dqn.Config // network shape and optimiser (N, ExtraRows set by the planner)
 
@@ -147,7 +152,7 @@ func OptionsFromConfig(c config.Planner) (Options, error) {
 		MaxEpisodes: c.MaxEpisodes, Discount: disc,
 		PriorK: c.PriorK, PriorBeta: c.PriorBeta, BankPath: c.BankPath, ReuseSimilarity: c.ReuseSimilarity,
 		Backend: c.Backend, OnnxLibPath: c.OnnxLibPath, ExactMaxLeaves: c.ExactMaxLeaves,
-		FortifyEvery: c.FortifyEvery, FortifyWarmup: c.FortifyWarmup, FortifyRetries: c.FortifyRetries, FortifyAgainstStart: c.FortifyAgainst == "greedy", JumpLookahead: true, Decision: BestReturn, TrainEvery: 1,
+		FortifyEvery: c.FortifyEvery, FortifyWarmup: c.FortifyWarmup, FortifyRetries: c.FortifyRetries, FortifyAgainstStart: c.FortifyAgainst == "greedy", FortifyCompletionRing: c.FortifyCompletionRing, JumpLookahead: true, Decision: BestReturn, TrainEvery: 1,
 	}
 	o.Net = dqn.DefaultConfig(o.NMax, lsg.ExtraRows)
 	if c.E2EChannels > 0 {

@@ -238,7 +238,7 @@ func (p *Planner) attemptFortified(ctx context.Context, s planners.Session, bank
 		res.err = err
 		return res
 	}
-	f.retries, f.againstStart = p.opt.FortifyRetries, p.opt.FortifyAgainstStart
+	f.retries, f.againstStart, f.completionRing = p.opt.FortifyRetries, p.opt.FortifyAgainstStart, p.opt.FortifyCompletionRing
 	r.step = func() error { return f.step(r) }
 	propose := func(planners.Move) error { return nil } // the fortifier emits
 	if err := f.warmup(); err != nil {

@@ -103,6 +103,7 @@ func TestFortifiedRandomFrames(t *testing.T) {
 				if seed%4 >= 2 {
 					c.FortifyAgainst = "greedy"
 				}
+				c.FortifyCompletionRing = int(seed % 3) // greedy, bfs n = 1, 2
 			})
 			if err != nil {
 				t.Fatalf("seed %d %s every %d: %v", seed, planner, every, err)
