@@ -21,9 +21,19 @@ type chunkGraph struct {
 	perimB []ir.Vec
 	perim  ir.SegIndex
 	perimQ ir.SegQuery // query scratch of the verbatim candidate (compiler.verb)
-	comber ir.Comber   // combed travels (Options.Comb)
-	cm     combModel
+	// The part region (ir.Region): outer-wall strokes, their closed loops.
+	outA, outB   []ir.Vec
+	outStrokes   []ir.Stroke
+	loopA, loopB []ir.Vec
+	region       ir.Region
+	comber       ir.Comber // combed travels (Options.Comb)
+	cm           combModel
 }
+
+// loopCloseMM is how far an outer wall's end may stop short of its start
+// (or of the next piece of the same loop) and still close the loop of the
+// part region (PrusaSlicer's seam gap is 15 % of the nozzle diameter).
+const loopCloseMM = 0.5
 
 // processChunk emits items (a complete, prepared chunk) in the best legal
 // order.
@@ -355,6 +365,20 @@ func isPerimeterType(t string) bool {
 		containsFold(t, "outer") || containsFold(t, "inner")
 }
 
+// isOuterType reports perimeter types that are outer walls (PrusaSlicer
+// and Slic3r "External perimeter", Cura "WALL-OUTER", Simplify3D "outer
+// perimeter", Bambu Studio/OrcaSlicer "Outer wall"): their closed loops
+// bound the part region.
+func isOuterType(t string) bool {
+	for i := 0; i < len(t); i++ {
+		if t[i] >= 0x80 {
+			l := strings.ToLower(t)
+			return strings.Contains(l, "outer") || strings.Contains(l, "external")
+		}
+	}
+	return containsFold(t, "outer") || containsFold(t, "external")
+}
+
 // containsFold reports whether the ASCII string s contains the lower-case
 // word w, ignoring case.
 func containsFold(s, w string) bool {
@@ -445,10 +469,22 @@ func (c *job) buildGraph(opt Options) string {
 				cg.src = append(cg.src, k)
 			}
 		}
+		outer := false
 		for _, k := range stroke {
 			if perimeter(&items[k]) {
 				addPerim(&c.moves[items[k].mi])
 			}
+			outer = outer || haveType && c.info(items[k].state).outer
+		}
+		if outer {
+			lo := int32(len(cg.outA))
+			for _, k := range stroke {
+				c.moves[items[k].mi].Chords(1, func(a, b [3]float64, _ float64) {
+					cg.outA = append(cg.outA, ir.Vec{a[0], a[1]})
+					cg.outB = append(cg.outB, ir.Vec{b[0], b[1]})
+				})
+			}
+			cg.outStrokes = append(cg.outStrokes, ir.Stroke{Lo: lo, Hi: int32(len(cg.outA))})
 		}
 		stroke = stroke[:0]
 	}
@@ -475,8 +511,20 @@ func (c *job) buildGraph(opt Options) string {
 	g.Segment()
 	cg.perim.Build(cg.perimA, cg.perimB, 0)
 	eps := res / 2
-	c.cross = func(a, b ir.Vec) bool { return cg.perim.Crosses(a, b, eps, nil) }
-	c.crossV = func(a, b ir.Vec) bool { return cg.perim.CrossesWith(&cg.perimQ, a, b, eps, nil) }
+	cg.loopA, cg.loopB = ir.Loops(cg.outA, cg.outB, cg.outStrokes, loopCloseMM, cg.loopA[:0], cg.loopB[:0])
+	cg.region.Build(cg.loopA, cg.loopB, eps)
+	if cg.region.Empty() {
+		// Nothing says where the part is: the crossing rule alone.
+		c.cross = func(a, b ir.Vec) bool { return cg.perim.Crosses(a, b, eps, nil) }
+		c.crossV = func(a, b ir.Vec) bool { return cg.perim.CrossesWith(&cg.perimQ, a, b, eps, nil) }
+	} else {
+		c.cross = func(a, b ir.Vec) bool {
+			return cg.perim.Crosses(a, b, eps, nil) || cg.region.TravelOutside(a, b, eps)
+		}
+		c.crossV = func(a, b ir.Vec) bool {
+			return cg.perim.CrossesWith(&cg.perimQ, a, b, eps, nil) || cg.region.TravelOutside(a, b, eps)
+		}
+	}
 	return ""
 }
 

@@ -23,6 +23,8 @@ type combModel struct {
 	buf       []ir.Vec
 	lim       timing.Limits   // the chunk's limits at its start
 	pl        *timing.Planner // times straight and combed travels
+	region    *ir.Region      // the part region (nil: unknown)
+	eps       float64         // its query tolerance (mm)
 }
 
 // comb sets up the chunk's combing for a retraction costing rc seconds:
@@ -44,12 +46,20 @@ func (j *job) comb(opt Options, rc float64) *combModel {
 		grow(cg.perimB[i])
 	}
 	cg.comber.Reset(cg.perimA, cg.perimB, lo, hi, opt.CombClearanceMM, j.g.Res)
+	cg.comber.Keep = nil
+	if !cg.region.Empty() {
+		eps := j.g.Res / 2
+		cg.comber.Keep = func(p ir.Vec) bool { return cg.region.Classify(p, eps) >= 0 }
+	}
 	pl := cg.cm.pl
 	if pl == nil {
 		pl = timing.NewPlanner(j.chunk.startLimits)
 	}
 	cg.cm = combModel{cb: &cg.comber, rc: rc, v: j.g.TravelMMS, acc: j.g.TravelAccel,
 		maxDetour: opt.CombMaxDetour, buf: cg.cm.buf[:0], lim: j.chunk.startLimits, pl: pl}
+	if !cg.region.Empty() {
+		cg.cm.region, cg.cm.eps = &cg.region, j.g.Res/2
+	}
 	return &cg.cm
 }
 
@@ -107,7 +117,7 @@ func (m *combModel) route(a, b ir.Vec) ([]ir.Vec, float64, bool) {
 	maxLen := min(m.maxDetour*d, m.lenFor(t0+m.rc))
 	ways, _, ok := m.cb.Path(a, b, maxLen, m.buf[:0])
 	m.buf = ways
-	if !ok {
+	if !ok || m.overAir(a, ways, b) {
 		return nil, 0, false
 	}
 	extra := max(m.polyS(a, ways, b)-m.polyS(a, nil, b), 0)
@@ -120,6 +130,23 @@ func (m *combModel) route(a, b ir.Vec) ([]ir.Vec, float64, bool) {
 		}
 	}
 	return ways, extra, true
+}
+
+// overAir reports whether a leg of the route a → ways… → b runs outside
+// the part region: the legs cross no perimeter, but a route between two
+// seams may go round the outside, and that travel would string.
+func (m *combModel) overAir(a ir.Vec, ways []ir.Vec, b ir.Vec) bool {
+	if m.region == nil {
+		return false
+	}
+	prev := a
+	for _, w := range ways {
+		if m.region.TravelOutside(prev, w, m.eps) {
+			return true
+		}
+		prev = w
+	}
+	return m.region.TravelOutside(prev, b, m.eps)
 }
 
 // extra is route's extra time alone (the crossing cost of run reordering).

@@ -36,6 +36,46 @@ func perimeterSegments(j *job, chordMM float64) (a, b []ir.Vec) {
 	return a, b
 }
 
+// outerLoops lists the closed outer-wall loops of a chunk from its input
+// lines (strokes: consecutive extrusions with no motion between, kept when
+// one of them has an outer-wall type; arcs as 1 mm chords), closed with
+// ir.Loops as the compiler does.
+func outerLoops(j *job) (a, b []ir.Vec) {
+	var sa, sb []ir.Vec
+	var strokes []ir.Stroke
+	lo, outer := 0, false
+	var last [3]float64
+	flush := func() {
+		if outer && len(sa) > lo {
+			strokes = append(strokes, ir.Stroke{Lo: int32(lo), Hi: int32(len(sa))})
+		} else {
+			sa, sb = sa[:lo], sb[:lo]
+		}
+		lo, outer = len(sa), false
+	}
+	for i := range j.items {
+		it := &j.items[i]
+		switch {
+		case it.cls == cExtrude && it.mi >= 0:
+			mv := &j.moves[it.mi]
+			if len(sa) > lo && mv.From != last {
+				flush()
+			}
+			typ := string(j.info(it.state).typ)
+			outer = outer || isPerimeterType(typ) && isOuterType(typ)
+			mv.Chords(1, func(p, q [3]float64, _ float64) {
+				sa = append(sa, ir.Vec{p[0], p[1]})
+				sb = append(sb, ir.Vec{q[0], q[1]})
+			})
+			last = mv.To
+		case it.cls == cMotion:
+			flush()
+		}
+	}
+	flush()
+	return ir.Loops(sa, sb, strokes, loopCloseMM, nil, nil)
+}
+
 // TestCombedTravelsCrossNoPerimeter optimises sample files with combing
 // and checks every combed travel the emitter writes against every
 // perimeter segment of its chunk by brute force (no grid): no leg touches
@@ -61,6 +101,7 @@ func TestCombedTravelsCrossNoPerimeter(t *testing.T) {
 		haveWay := false
 		combHook = func(j *job, a ir.Vec, ways []ir.Vec, b ir.Vec) {
 			A, B := perimeterSegments(j, 0.1)
+			LA, LB := outerLoops(j)
 			pts := append(append([]ir.Vec{a}, ways...), b)
 			mu.Lock()
 			defer mu.Unlock()
@@ -82,6 +123,10 @@ func TestCombedTravelsCrossNoPerimeter(t *testing.T) {
 				if i+1 == len(pts)-1 {
 					w := pts[i]
 					v = ir.Vec{v[0] + (w[0]-v[0])*shrink/l, v[1] + (w[1]-v[1])*shrink/l}
+				}
+				if len(LA) > 0 && ir.TravelOutsideLoops(pts[i], pts[i+1], LA, LB, j.g.Res/2) {
+					t.Errorf("%s: combed travel %v→%v: leg %v→%v runs outside the part", f, a, b, pts[i], pts[i+1])
+					return
 				}
 				for k := range A {
 					if brute.ClosedIntersect(u, v, A[k], B[k]) {

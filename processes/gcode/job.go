@@ -215,6 +215,7 @@ func (j *job) reset() {
 		cg = &chunkGraph{}
 	}
 	cg.src, cg.loops, cg.perimA, cg.perimB = cg.src[:0], nil, cg.perimA[:0], cg.perimB[:0]
+	cg.outA, cg.outB, cg.outStrokes = cg.outA[:0], cg.outB[:0], cg.outStrokes[:0]
 	j.cg = cg
 }
 
@@ -258,6 +259,7 @@ type stateInfo struct {
 	hard      uint64 // hash of the command slots
 	typ       string // feature type text
 	perimeter bool
+	outer     bool // an outer wall (bounds the part region)
 }
 
 var hashSeed = maphash.MakeSeed()
@@ -292,10 +294,11 @@ func (j *job) info(idx int32) *stateInfo {
 	}
 	si.done = true
 	if sameType {
-		si.typ, si.perimeter = prev.typ, prev.perimeter
+		si.typ, si.perimeter, si.outer = prev.typ, prev.perimeter, prev.outer
 	} else {
 		si.typ = j.typeOf(s)
 		si.perimeter = isPerimeterType(si.typ)
+		si.outer = si.perimeter && isOuterType(si.typ)
 	}
 	if sameHard {
 		si.hard = prev.hard

@@ -27,8 +27,13 @@ import (
 // All lengths are millimetres in the layer's XY plane. The zero value is
 // unusable until Reset; a Comber is used by one goroutine at a time.
 type Comber struct {
-	A, B   []Vec // perimeter segments A[i]→B[i]
-	lo, hi Vec   // the area paths must stay in
+	A, B []Vec // perimeter segments A[i]→B[i]
+	// Keep, when set, is asked once per face (at the centre of one of its
+	// free cells) whether paths may use it; faces it refuses are blocked
+	// (the compiler refuses those outside the part region: a route there
+	// would run over air).
+	Keep   func(p Vec) bool
+	lo, hi Vec // the area paths must stay in
 	clear  float64
 	res    float64
 	built  bool
@@ -56,6 +61,7 @@ type Comber struct {
 	ends     map[Vec]combEnd
 	runs     []combRun // label's scratch
 	par, lab []int32
+	keep     []bool
 }
 
 type combNode struct {
@@ -206,18 +212,24 @@ func (c *Comber) label() {
 		lab = append(lab, -1)
 	}
 	next := int32(0)
+	keep := c.keep[:0]
 	for r, ru := range runs {
 		root := find(int32(r))
 		if lab[root] < 0 {
 			lab[root] = next
 			next++
+			keep = append(keep, c.Keep == nil || c.Keep(c.centre(int32(int(ru.y)*c.nx+int(ru.x0)))))
 		}
 		l := lab[root]
+		if !keep[l] {
+			continue // comp stays −1: blocked
+		}
 		row := int(ru.y) * c.nx
 		for x := ru.x0; x <= ru.x1; x++ {
 			c.comp[row+int(x)] = l
 		}
 	}
+	c.keep = keep
 	c.runs, c.par, c.lab = runs, par, lab
 }
 

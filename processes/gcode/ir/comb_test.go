@@ -306,3 +306,47 @@ func TestCombLabelsMatchFloodFill(t *testing.T) {
 		}
 	}
 }
+
+// TestCombKeep: with Keep refusing the faces outside the part, a combed
+// travel never runs over air — between two islands there is no path, and
+// from one side of a hole to the other the path goes round the hole
+// through the material instead of straight across it.
+func TestCombKeep(t *testing.T) {
+	var A, B []Vec
+	A, B = loopSegs(A, B, Vec{0, 0}, Vec{10, 0}, Vec{10, 10}, Vec{0, 10})   // island 1
+	A, B = loopSegs(A, B, Vec{14, 0}, Vec{24, 0}, Vec{24, 10}, Vec{14, 10}) // island 2
+	A, B = loopSegs(A, B, Vec{30, 0}, Vec{50, 0}, Vec{50, 20}, Vec{30, 20}) // island 3 …
+	A, B = loopSegs(A, B, Vec{36, 6}, Vec{44, 6}, Vec{44, 14}, Vec{36, 14}) // … with a hole
+	var region Region
+	region.Build(A, B, 5e-4)
+	lo, hi := Vec{0, 0}, Vec{50, 20}
+	for _, keep := range []bool{false, true} {
+		var c Comber
+		c.Reset(A, B, lo, hi, 0.2, 1e-3)
+		if keep {
+			c.Keep = func(p Vec) bool { return region.Classify(p, 5e-4) >= 0 }
+		}
+		// Island to island, wall to wall: only over air.
+		_, _, ok := c.Path(Vec{10, 5}, Vec{14, 5}, 100, nil)
+		if ok == keep {
+			t.Errorf("keep %v: island to island: path %v", keep, ok)
+		}
+		// Across the hole, hole wall to hole wall.
+		p, q := Vec{36, 10}, Vec{44, 10}
+		ways, l, ok := c.Path(p, q, 100, nil)
+		if !ok {
+			t.Fatalf("keep %v: no path across the hole", keep)
+		}
+		pts := append(append([]Vec{p}, ways...), q)
+		air := false
+		for i := 0; i+1 < len(pts); i++ {
+			air = air || TravelOutsideLoops(pts[i], pts[i+1], A, B, 5e-4)
+		}
+		if air != !keep {
+			t.Errorf("keep %v: across the hole: over air %v (%d waypoints, %.2f mm)", keep, air, len(ways), l)
+		}
+		if keep {
+			checkCombed(t, A, B, lo, hi, p, q, ways)
+		}
+	}
+}
