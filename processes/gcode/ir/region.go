@@ -1,6 +1,10 @@
 package ir
 
-import "math"
+import (
+	"iter"
+	"math"
+	"slices"
+)
 
 // Part region: where a layer has material, for the second half of the
 // retraction rule (README "Travels"). A travel that crosses no perimeter
@@ -221,25 +225,26 @@ func (r *Region) Classify(p Vec, eps float64) int {
 		return -1 // no segment's padded y-range covers p
 	}
 	s := r.strip(p[1])
-	odd := false
-	for _, i := range r.items[r.start[s]:r.start[s+1]] {
-		on, cr := pointSeg(p, r.A[i], r.B[i], eps)
-		if on {
-			return 0
-		}
-		odd = odd != cr
-	}
-	if odd {
-		return 1
-	}
-	return -1
+	return classify(p, r.A, r.B, eps, slices.Values(r.items[r.start[s]:r.start[s+1]]))
 }
 
 // ClassifyPoint is Region.Classify by brute force over the segments
 // a[i]→b[i] (the definition).
 func ClassifyPoint(p Vec, a, b []Vec, eps float64) int {
+	return classify(p, a, b, eps, func(yield func(int32) bool) {
+		for i := range int32(len(a)) {
+			if !yield(i) {
+				return
+			}
+		}
+	})
+}
+
+// classify is the even–odd test of p over the segments segs of a→b: 0
+// when p lies within eps of one, else +1 inside, −1 outside.
+func classify(p Vec, a, b []Vec, eps float64, segs iter.Seq[int32]) int {
 	odd := false
-	for i := range a {
+	for i := range segs {
 		on, cr := pointSeg(p, a[i], b[i], eps)
 		if on {
 			return 0

@@ -6,17 +6,8 @@ import (
 	"testing"
 )
 
-// polygon appends the closed polygon through pts as segments.
-func polygon(a, b []Vec, pts ...Vec) ([]Vec, []Vec) {
-	for i := range pts {
-		a = append(a, pts[i])
-		b = append(b, pts[(i+1)%len(pts)])
-	}
-	return a, b
-}
-
 func square(a, b []Vec, x0, y0, x1, y1 float64) ([]Vec, []Vec) {
-	return polygon(a, b, Vec{x0, y0}, Vec{x1, y0}, Vec{x1, y1}, Vec{x0, y1})
+	return loopSegs(a, b, Vec{x0, y0}, Vec{x1, y0}, Vec{x1, y1}, Vec{x0, y1})
 }
 
 // TestRegionCases: two islands, one with a hole; points and travels whose
@@ -97,7 +88,7 @@ func TestRegionMatchesBruteForce(t *testing.T) {
 				// on a 1e-3 grid, as G-code coordinates are
 				pts = append(pts, Vec{math.Round((c[0]+rad*math.Cos(th))*1e3) / 1e3, math.Round((c[1]+rad*math.Sin(th))*1e3) / 1e3})
 			}
-			a, b = polygon(a, b, pts...)
+			a, b = loopSegs(a, b, pts...)
 		}
 		var r Region
 		pad := 1e-3
