@@ -14,6 +14,10 @@ type GCode struct {
 	// Seams: "keep" prints closed perimeter loops from their original seam
 	// as units; "free" lets the tour enter them anywhere.
 	Seams string `yaml:"seams"`
+	// WallOrder: "keep" prints the perimeter loops of each island or hole
+	// in the input's order (the outer wall of an overhang leans on the
+	// inner ones); "free" lets run reordering choose. Needs seams: keep.
+	WallOrder string `yaml:"wall_order"`
 	// Scope: "layer" reorders within a layer (between pinned commands);
 	// "feature" only within runs of one ";TYPE:" feature.
 	Scope string `yaml:"scope"`
@@ -72,6 +76,7 @@ func (g *GCode) applyDefaults() {
 	def(&g.Matching, "improved")
 	def(&g.ReorderRuns, "on")
 	def(&g.Seams, "keep")
+	def(&g.WallOrder, "keep")
 	def(&g.Scope, "layer")
 	def(&g.RetractWhen, "crossing")
 	def(&g.RetractMinTravelMM, 1.5)
@@ -95,6 +100,7 @@ func (g GCode) validate(v *validator) {
 	v.oneOf("gcode.matching", g.Matching, "greedy", "improved")
 	v.oneOf("gcode.reorder_runs", g.ReorderRuns, "on", "off")
 	v.oneOf("gcode.seams", g.Seams, "keep", "free")
+	v.oneOf("gcode.wall_order", g.WallOrder, "keep", "free")
 	v.oneOf("gcode.scope", g.Scope, "layer", "feature")
 	v.oneOf("gcode.retract_when", g.RetractWhen, "crossing", "travel")
 	v.oneOf("gcode.junction", g.Junction, "auto", "deviation", "jerk")

@@ -40,11 +40,11 @@ a re-compiled file against its original from the text of both.`,
 
 // gcodeFlags are the optimiser options settable on the command line.
 type gcodeFlags struct {
-	matching, scope, retractWhen, seams, junction string
-	noRunReorder, force                           bool
-	noSlicerLimits                                bool
-	comb, noComb                                  bool
-	combMaxDetour                                 float64
+	matching, scope, retractWhen, seams, wallOrder, junction string
+	noRunReorder, force                                      bool
+	noSlicerLimits                                           bool
+	comb, noComb                                             bool
+	combMaxDetour                                            float64
 }
 
 func (f *gcodeFlags) register(cmd *cobra.Command) {
@@ -52,6 +52,7 @@ func (f *gcodeFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.scope, "scope", "", "reordering scope: layer or feature (default from config: layer)")
 	cmd.Flags().StringVar(&f.retractWhen, "retract-when", "", "retract on travels that are crossing a perimeter or on every travel (default from config: crossing)")
 	cmd.Flags().StringVar(&f.seams, "seams", "", "closed perimeter loops: keep their seam or free (default from config: keep)")
+	cmd.Flags().StringVar(&f.wallOrder, "wall-order", "", "perimeter loops of an island or hole: keep the input's order or free (default from config: keep)")
 	cmd.Flags().StringVar(&f.junction, "junction", "", "time model junctions: auto, deviation or jerk (default from config: auto)")
 	cmd.Flags().BoolVar(&f.noRunReorder, "no-run-reorder", false, "skip the 2-opt/Or-opt pass over runs (the paper's construction only)")
 	cmd.Flags().BoolVar(&f.comb, "comb", false, "route travels that cross a perimeter around the perimeters, without retraction, when faster (default from config: off)")
@@ -81,6 +82,7 @@ func (f *gcodeFlags) options(cmd *cobra.Command) (gcode.Options, error) {
 	set(&g.Scope, f.scope)
 	set(&g.RetractWhen, f.retractWhen)
 	set(&g.Seams, f.seams)
+	set(&g.WallOrder, f.wallOrder)
 	set(&g.Junction, f.junction)
 	if f.noRunReorder {
 		g.ReorderRuns = "off"

@@ -11,7 +11,13 @@ import (
 )
 
 // loop is a seam-locked closed stroke: body item indices in print order.
-type loop struct{ items []int }
+// loop is a seam-locked perimeter loop — or a wall block of n loops
+// printed one after the other (Options.KeepWallOrder) — as the items of
+// its extrusions in input order.
+type loop struct {
+	items []int
+	n     int
+}
 
 // chunkGraph is the IR of one chunk plus what emission needs.
 type chunkGraph struct {
@@ -436,6 +442,30 @@ func (c *job) buildGraph(opt Options) string {
 	// Strokes: consecutive extrusions joined end to start with no motion
 	// in between.
 	var stroke []int
+	// Wall blocks (Options.KeepWallOrder): a loop joins the pending block
+	// of the loop printed just before it (no other stroke between) when
+	// one lies inside the other's bounding box — the walls of one island
+	// or hole — and the block becomes one fixed edge: its loops are
+	// printed together, in the input's order, and run reordering moves
+	// them as a unit.
+	type wallBlock struct {
+		items   []int
+		n       int // loops
+		p0      ir.Vec
+		length  float64
+		out, in ir.Vec
+		key     uint64
+		lo, hi  ir.Vec // the last loop's bounding box
+	}
+	var pend wallBlock
+	flushBlock := func() {
+		if pend.n == 0 {
+			return
+		}
+		g.AddFixed(pend.p0, pend.length, pend.out, pend.in, pend.key, int32(len(cg.loops)), true)
+		cg.loops = append(cg.loops, loop{items: pend.items, n: pend.n})
+		pend = wallBlock{}
+	}
 	flushStroke := func() {
 		if len(stroke) == 0 {
 			return
@@ -445,16 +475,39 @@ func (c *job) buildGraph(opt Options) string {
 		p0 := ir.Vec{fm.From[0], fm.From[1]}
 		p1 := ir.Vec{lm.To[0], lm.To[1]}
 		closed := g.Snap(p0) == g.Snap(p1) && (len(stroke) >= 2 || fm.Kind != parse.Linear)
-		if opt.KeepSeams && closed && perimeter(fi) {
-			length := 0.0
+		length := 0.0
+		lo := ir.Vec{math.Inf(1), math.Inf(1)}
+		hi := ir.Vec{math.Inf(-1), math.Inf(-1)}
+		if opt.KeepSeams && perimeter(fi) {
 			for _, k := range stroke {
-				length += c.moves[items[k].mi].XYLength()
+				mv := &c.moves[items[k].mi]
+				length += mv.XYLength()
+				mv.Chords(1, func(a, _ [3]float64, _ float64) {
+					lo = ir.Vec{min(lo[0], a[0]), min(lo[1], a[1])}
+					hi = ir.Vec{max(hi[0], a[0]), max(hi[1], a[1])}
+				})
 			}
-			out := tangentStart(fm)
-			in := tangentEnd(lm)
-			g.AddFixed(p0, length, out, in, key(fi), int32(len(cg.loops)), true)
-			cg.loops = append(cg.loops, loop{items: append([]int(nil), stroke...)})
+			// A perimeter that stops a seam gap short of its start
+			// (PrusaSlicer's external perimeters) is a loop too: kept
+			// whole, from its seam, in its direction.
+			if gap := math.Hypot(p1[0]-p0[0], p1[1]-p0[1]); !closed && len(stroke) >= 3 &&
+				gap <= min(loopCloseMM, 0.25*length) {
+				closed = true
+			}
+		}
+		if opt.KeepSeams && closed && perimeter(fi) {
+			if pend.n > 0 && opt.KeepWallOrder && (boxIn(lo, hi, pend.lo, pend.hi) || boxIn(pend.lo, pend.hi, lo, hi)) {
+				pend.items = append(pend.items, stroke...)
+				pend.n++
+				pend.length += length
+				pend.in, pend.lo, pend.hi = tangentEnd(lm), lo, hi
+			} else {
+				flushBlock()
+				pend = wallBlock{items: append([]int(nil), stroke...), n: 1, p0: p0, length: length,
+					out: tangentStart(fm), in: tangentEnd(lm), key: key(fi), lo: lo, hi: hi}
+			}
 		} else {
+			flushBlock()
 			for _, k := range stroke {
 				it := &items[k]
 				mv := &c.moves[it.mi]
@@ -501,10 +554,17 @@ func (c *job) buildGraph(opt Options) string {
 			}
 			stroke = append(stroke, i)
 		case cMotion:
+			// A move that goes nowhere (PrusaSlicer writes "G1 X… Y… E0"
+			// at its own position inside perimeters) does not end a
+			// stroke; like every motion of the body it is not re-emitted.
+			if mv := &c.moves[it.mi]; mv.From == mv.To && mv.DE == 0 && !mv.Firmware {
+				continue
+			}
 			flushStroke()
 		}
 	}
 	flushStroke()
+	flushBlock()
 	if len(g.Edges) < 2 {
 		return "single stroke"
 	}
@@ -526,6 +586,18 @@ func (c *job) buildGraph(opt Options) string {
 		}
 	}
 	return ""
+}
+
+// wallTolMM is how far a wall loop's bounding box may stick out of the
+// box of the loop it is nested in and still count as the same wall block
+// (a line width or two: walls of one island are offsets of each other).
+const wallTolMM = 1.0
+
+// boxIn reports whether the box [lo, hi] lies inside [olo, ohi] grown by
+// wallTolMM.
+func boxIn(lo, hi, olo, ohi ir.Vec) bool {
+	return lo[0] >= olo[0]-wallTolMM && lo[1] >= olo[1]-wallTolMM &&
+		hi[0] <= ohi[0]+wallTolMM && hi[1] <= ohi[1]+wallTolMM
 }
 
 // tangentStart is the unit XY direction of a move at its start.
@@ -655,8 +727,12 @@ func (c *compiler) emitReordered(items []item, first, last int, steps []ir.Step,
 		case ir.Fixed:
 			for _, k := range cg.loops[ed.Src].items {
 				it := &items[k]
-				setState(it)
 				mv := c.moves[it.mi]
+				if mv.From[0] != e.st.act[0] || mv.From[1] != e.st.act[1] {
+					// The next loop of a wall block.
+					e.connector(ir.Vec{mv.From[0], mv.From[1]}, false, 0)
+				}
+				setState(it)
 				done += c.emitExtrusion(&mv, false, e.units(mv.DE))
 			}
 		default:

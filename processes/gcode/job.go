@@ -470,12 +470,25 @@ func (j *job) restart(start ir.Vec) {
 func (j *job) predictEnd(prev [3]float64, have bool) ([3]float64, bool) {
 	p, ok, _, planEnd := j.inputEnd(prev, have)
 	if planEnd && j.reason == "" && len(j.steps) > 0 {
-		// The body ends at the plan's last vertex.
-		v := j.g.Pts[j.g.To(j.steps[len(j.steps)-1])]
+		// The body ends at the plan's last vertex (a loop at the end of
+		// its last extrusion: a seam gap or a wall block leaves the head
+		// short of its seam).
+		v := j.planEnd()
 		p = [3]float64{v[0], v[1], p[2]}
 		ok = true
 	}
 	return p, ok
+}
+
+// planEnd is where the head stands after the plan's last step.
+func (j *job) planEnd() ir.Vec {
+	s := j.steps[len(j.steps)-1]
+	if ed := &j.g.Edges[s.Edge]; ed.Kind == ir.Fixed {
+		its := j.cg.loops[ed.Src].items
+		to := j.moves[j.items[its[len(its)-1]].mi].To
+		return ir.Vec{to[0], to[1]}
+	}
+	return j.g.Pts[j.g.To(s)]
 }
 
 // inputEnd is the part of predictEnd that does not depend on the plan:

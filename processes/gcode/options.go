@@ -69,8 +69,13 @@ type Options struct {
 	// KeepSeams prints closed perimeter loops as units starting at their
 	// original seam (on by default; seams placed by the slicer matter).
 	KeepSeams bool
-	Scope     Scope
-	Retract   RetractPolicy
+	// KeepWallOrder prints the loops of every wall block (the perimeter
+	// loops of one island or hole the input prints one after the other) in
+	// the input's order — inner walls before the outer one, or the other
+	// way round, as the slicer chose (on by default; needs KeepSeams).
+	KeepWallOrder bool
+	Scope         Scope
+	Retract       RetractPolicy
 	// Fallback retraction when the file never retracts (0 = never insert).
 	RetractMM float64
 	ZHopMM    float64
@@ -103,7 +108,7 @@ type Options struct {
 // Marlin timing defaults.
 func DefaultOptions() Options {
 	return Options{
-		Matching: ir.Improved, Improve: true, KeepSeams: true,
+		Matching: ir.Improved, Improve: true, KeepSeams: true, KeepWallOrder: true,
 		RetractMinTravelMM: 1.5,
 		Comb:               false,
 		CombMaxDetour:      3,
@@ -125,6 +130,14 @@ func FromConfig(c config.GCode) (Options, error) {
 	}
 	o.Improve = c.ReorderRuns == "" || c.ReorderRuns == "on"
 	o.KeepSeams = c.Seams == "" || c.Seams == "keep"
+	switch c.WallOrder {
+	case "", "keep":
+		o.KeepWallOrder = true
+	case "free":
+		o.KeepWallOrder = false
+	default:
+		return o, fmt.Errorf("gcode: wall_order %q: want keep or free", c.WallOrder)
+	}
 	switch c.Scope {
 	case "", "layer":
 		o.Scope = ScopeLayer
