@@ -86,6 +86,9 @@ func (p *Process) writeCLI(w io.Writer, r *planners.Result, binary bool) error {
 	if len(order) == 0 {
 		return fmt.Errorf("lpbf: the plan has no moves: nothing to scan")
 	}
+	if err := checkComplete(s); err != nil {
+		return err
+	}
 	vecs := ScanVectors(s.lat, order)
 	if err := checkField(s.G, vecs, p.cfg.LPBF.FieldSizeMM); err != nil {
 		return err
@@ -95,6 +98,23 @@ func (p *Process) writeCLI(w io.Writer, r *planners.Result, binary bool) error {
 		enc = commonlayer.Binary
 	}
 	return WriteCLI(w, p.cfg.LPBF, []commonlayer.Layer{CLILayer(p.cfg.LPBF, s.G, vecs)}, enc)
+}
+
+// checkComplete refuses a plan that leaves pixels of the layer unscanned:
+// a CLI file is a machine program, and a partial layer would leave
+// unmelted powder inside the part (the plan file and the plot still show
+// a partial plan).
+func checkComplete(s *Session) error {
+	if n := len(s.unvisited); n > 0 {
+		v := s.unvisited[0]
+		for _, u := range s.unvisited {
+			v = min(v, u)
+		}
+		p := s.G.Pos[v]
+		return fmt.Errorf("lpbf: the plan scans %d of %d pixels: %d would stay unmelted (pixel %d at (%.6g, %.6g) mm first); a CLI program needs a complete layer",
+			s.G.NumNodes()-n, s.G.NumNodes(), n, v, p.X, p.Y)
+	}
+	return nil
 }
 
 // checkField refuses scan vectors that leave the machine's scan field, a

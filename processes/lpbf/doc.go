@@ -197,4 +197,20 @@
 //	t = Σ_vectors (length/scan_speed + mark_delay) + Σ_gaps (distance/jump_speed + jump_delay)
 //
 // with the speeds and delays of the lpbf configuration.
+//
+// Geometry convention (masks, vectors, CLI, plot): pixel (col, row) of the
+// layer's grid covers [col·s, (col+1)·s) × [row·s, (row+1)·s) mm (row grows
+// with y; a PNG's top image row is the layer's top row) and is melted by
+// the spot centred on it. A vector's spot centre therefore stays on the
+// centres of its own pixels — the half-spot beam offset of hatching, with
+// the spot as wide as a pixel — and never runs over powder or a hole.
+//
+// Point exposures. A one-pixel vector is a zero-length hatch: the CLI has
+// no dwell time, so the file asks for a mark of length 0 (the estimate
+// counts mark_delay only, and build processors commonly drop vectors below
+// a minimum length), while the thermal model deposits a full step of
+// spacing/scan_speed in every pixel. Orders that leave many single pixels
+// between jumps (greedy, lsg-dqn with the session rules) are thus modelled
+// with energy the file does not deliver; point_vectors counts them so the
+// operator sees it.
 package lpbf

@@ -49,6 +49,10 @@ type Evaluation struct {
 //	hot_area_fraction   hot_area_mm2 / layer area
 //	jumps, jump_mm      non-adjacent steps of the order and their length
 //	scan_vectors, mark_mm, laser_off_mm, mark_time_s, jump_time_s, scan_time_s
+//	point_vectors       scan vectors of one pixel: zero-length hatches in
+//	                    the CLI, marked for mark_delay_s only, while the
+//	                    thermal model gives each pixel a full step of
+//	                    spacing/scan speed (package comment)
 //	revisits, unvisited, thermal_error_bound
 func (e *Evaluation) Map() map[string]float64 {
 	r := e.Thermal
@@ -66,6 +70,7 @@ func (e *Evaluation) Map() map[string]float64 {
 		"jumps":               float64(e.Jumps),
 		"jump_mm":             round9(e.JumpMM),
 		"scan_vectors":        float64(e.Timing.Vectors),
+		"point_vectors":       float64(e.Timing.PointVectors),
 		"mark_mm":             round9(e.Timing.MarkMM),
 		"laser_off_mm":        round9(e.Timing.LaserOffMM),
 		"mark_time_s":         round9(e.Timing.MarkS),

@@ -3,6 +3,7 @@ package lpbf
 import (
 	"fmt"
 	"io"
+	"math"
 
 	"fabcell/config"
 	"fabcell/planners"
@@ -26,14 +27,52 @@ var (
 )
 
 // New builds the process from the cell configuration (defaults applied,
-// validated by the config package; the thermal parameters are checked
-// again here).
+// validated by the config package; the thermal parameters and the laser
+// settings written into every scan vector and used by the time estimate
+// are checked again here, so a configuration that skipped
+// config.Cell.Validate cannot put NaN or out-of-range power and speeds on
+// the wire).
 func New(cfg config.Cell) (*Process, error) {
+	if err := checkLaser(cfg.LPBF); err != nil {
+		return nil, err
+	}
 	tp, err := thermal.FromConfig(cfg.LPBF)
 	if err != nil {
 		return nil, fmt.Errorf("lpbf: %w", err)
 	}
 	return &Process{cfg: cfg, tp: tp}, nil
+}
+
+// checkLaser checks the settings of c that reach the CLI output and the
+// scan-time estimate (the same ranges as config.Cell.Validate), naming the
+// first bad key.
+func checkLaser(c config.LPBFProcess) error {
+	finite := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+	for _, f := range []struct {
+		key    string
+		x      float64
+		lo, hi float64 // lo exclusive when open
+		open   bool
+	}{
+		{"lpbf.spacing_mm", c.SpacingMM, 0.001, 10, false},
+		{"lpbf.max_power_w", c.MaxPowerW, 0, 1e300, true},
+		{"lpbf.power_w", c.PowerW, 0, c.MaxPowerW, true},
+		{"lpbf.scan_speed_mm_s", c.ScanSpeedMMS, 0, 1e300, true},
+		{"lpbf.jump_speed_mm_s", c.JumpSpeedMMS, 0, 1e300, true},
+		{"lpbf.mark_delay_s", c.MarkDelayS, 0, 1, false},
+		{"lpbf.jump_delay_s", c.JumpDelayS, 0, 1, false},
+		{"lpbf.field_size_mm", c.FieldSizeMM, 0, 1e300, true},
+	} {
+		ok := finite(f.x) && f.x <= f.hi && (f.x > f.lo || !f.open && f.x == f.lo)
+		if !ok {
+			br := "["
+			if f.open {
+				br = "("
+			}
+			return fmt.Errorf("lpbf: %s = %v: want a finite number in %s%v, %v]", f.key, f.x, br, f.lo, f.hi)
+		}
+	}
+	return nil
 }
 
 // Name implements planners.Process.

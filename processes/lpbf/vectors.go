@@ -42,12 +42,16 @@ func ScanVectors(lat *Lattice, order []int) []Vector {
 
 // Timing is the scan time estimate of a vector sequence (package comment).
 type Timing struct {
-	Vectors    int
-	MarkMM     float64 // Σ vector lengths (centre to centre)
-	LaserOffMM float64 // Σ distances jumped between consecutive vectors
-	MarkS      float64 // Σ length/scan speed + mark delay
-	JumpS      float64 // Σ distance/jump speed + jump delay
-	TotalS     float64
+	Vectors int
+	// PointVectors counts the vectors of one pixel: zero-length hatches,
+	// which mark for mark_delay only (package comment, "Scan vectors and
+	// timing").
+	PointVectors int
+	MarkMM       float64 // Σ vector lengths (centre to centre)
+	LaserOffMM   float64 // Σ distances jumped between consecutive vectors
+	MarkS        float64 // Σ length/scan speed + mark delay
+	JumpS        float64 // Σ distance/jump speed + jump delay
+	TotalS       float64
 }
 
 // EstimateTime returns the mark/jump timing of vecs on g with the speeds
@@ -56,6 +60,9 @@ func EstimateTime(c config.LPBFProcess, g *graph.Graph, vecs []Vector) Timing {
 	t := Timing{Vectors: len(vecs)}
 	for i, v := range vecs {
 		l := g.Pos[v.To].Sub(g.Pos[v.From]).Norm()
+		if v.Pixels == 1 {
+			t.PointVectors++
+		}
 		t.MarkMM += l
 		t.MarkS += l/c.ScanSpeedMMS + c.MarkDelayS
 		if i > 0 {
