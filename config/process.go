@@ -596,6 +596,12 @@ type LPBFProcess struct {
 
 	// Machine limits used by the simulated LPBF machine and safety.
 	FieldSizeMM float64 `yaml:"field_size_mm"`
+	// FieldOrigin places layers in the scan field on the machine link:
+	// "model" sends model coordinates as they are (the field centre is the
+	// model's origin, as in the CLI artifacts, so every layer of a part
+	// stacks), "layer" centres each layer on its own bounding box (parts
+	// whose layers differ in extent then do not stack). Default "model".
+	FieldOrigin string  `yaml:"field_origin"`
 	MaxPowerW   float64 `yaml:"max_power_w"`
 	// ChunkVectors is how many scan vectors go in one acknowledged MQTT chunk.
 	ChunkVectors int `yaml:"chunk_vectors"`
@@ -640,6 +646,7 @@ func (l *LPBFProcess) applyDefaults() {
 	def(&l.ChessboardIslandMM, 5)
 	def(&l.ChessboardOrder, "checkerboard")
 	def(&l.FieldSizeMM, 250)
+	def(&l.FieldOrigin, "model")
 	def(&l.MaxPowerW, 400)
 	def(&l.ChunkVectors, 500)
 }
@@ -694,6 +701,7 @@ func (l LPBFProcess) validate(v *validator) {
 	v.within("lpbf.chessboard_island_mm", l.ChessboardIslandMM, 0.1, 1000)
 	v.oneOf("lpbf.chessboard_order", l.ChessboardOrder, "checkerboard", "raster")
 	v.positive("lpbf.field_size_mm", l.FieldSizeMM)
+	v.oneOf("lpbf.field_origin", l.FieldOrigin, "model", "layer")
 	v.positive("lpbf.max_power_w", l.MaxPowerW)
 	if l.PowerW > l.MaxPowerW {
 		v.add("lpbf.power_w", "%v W exceeds lpbf.max_power_w %v W", l.PowerW, l.MaxPowerW)

@@ -29,13 +29,13 @@ import (
 // move by move and sent to the machine in acknowledged chunks of
 // lpbf.chunk_vectors vectors over MQTT (protocol: package robot/lpbf).
 //
-// Scan field frame. Vector coordinates are model coordinates (mm) minus the
-// centre of the layer's bounding box (the box of its pixel centres), so the
-// part is centred in the machine's scan field, the square of
-// lpbf.field_size_mm centred at (0, 0) that the safety gate checks
-// (safety.Gate.CheckLaserVector). Every layer is centred on its own box:
-// parts whose layers differ in extent need a fixed field origin, which the
-// configuration does not have yet.
+// Scan field frame: the square of lpbf.field_size_mm centred at (0, 0)
+// that the safety gate checks (safety.Gate.CheckLaserVector). With
+// lpbf.field_origin "model" (the default) vector coordinates are model
+// coordinates (mm) as they are — the frame of the CLI artifacts — so the
+// layers of a part stack; with "layer" they are model coordinates minus
+// the centre of the layer's bounding box (the box of its pixel centres),
+// which centres every layer on its own box.
 //
 // Checks (Check, without side effects on the shadow state): the move starts
 // at the laser position and reaches a pixel not scanned yet (every pixel
@@ -186,8 +186,12 @@ func newLPBFAdapterWith(env *Env, link LPBFLink, limits LPBFLimits) (*lpbfAdapte
 	}
 	cfg := env.Cell.LPBF
 	lo, hi := env.Graph.Bounds()
+	var cx, cy float64
+	if cfg.FieldOrigin == "layer" {
+		cx, cy = (lo.X+hi.X)/2, (lo.Y+hi.Y)/2
+	}
 	a := &lpbfAdapter{env: env, cfg: cfg, g: env.Graph, lat: lat, sess: sess, limits: limits,
-		layer: layerOf(env.Job.Model), cx: (lo.X + hi.X) / 2, cy: (lo.Y + hi.Y) / 2,
+		layer: layerOf(env.Job.Model), cx: cx, cy: cy,
 		maxVectors: cfg.ChunkVectors, scanned: make([]bool, env.Graph.NumNodes()),
 		timing: lpbflink.Timing{JumpSpeedMMS: cfg.JumpSpeedMMS, MarkDelayS: cfg.MarkDelayS, JumpDelayS: cfg.JumpDelayS}}
 	a.heat, _ = sess.(planners.HeatSource)

@@ -180,8 +180,12 @@ func loadLayer(t *testing.T, cell config.Cell) layerGeom {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lo, hi := g.Bounds()
-	return layerGeom{g: g, lat: lat, cx: (lo.X + hi.X) / 2, cy: (lo.Y + hi.Y) / 2}
+	l := layerGeom{g: g, lat: lat}
+	if cell.LPBF.FieldOrigin == "layer" {
+		lo, hi := g.Bounds()
+		l.cx, l.cy = (lo.X+hi.X)/2, (lo.Y+hi.Y)/2
+	}
+	return l
 }
 
 // pixelsOf walks a scan vector pixel by pixel (it is axis-parallel, pixel
@@ -343,6 +347,7 @@ func TestLPBFFieldRefusedBeforeDispatch(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cell := lpbfCell(t, b.URL())
 			cell.LPBF.FieldSizeMM = tc.fieldMM
+			cell.LPBF.FieldOrigin = "layer" // the field is sized to the layer's own box
 			cell.Planner.Name = "zigzag"
 			cell.Controller.LookaheadDepth = 1
 			cell.LPBF.ChunkVectors = 4
