@@ -48,7 +48,9 @@ func (s *Session) Region() (layerprog.Region, error) {
 			reg.Holes = append(reg.Holes, l)
 		}
 	}
-	return reg, nil
+	// a hole meeting the outline (or another hole) at a node is part of
+	// one pinched boundary
+	return reg.MergeTouching(1e-6), nil
 }
 
 // Stroke returns the bed-frame points of the applied path, checking that

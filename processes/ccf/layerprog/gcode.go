@@ -28,7 +28,11 @@ import (
 //     positions T0, so T1 moves are commanded at target − ccf.fiber_offset_mm
 //     (T1's tip sits at T0's tip + offset);
 //   - travels lift by ccf.travel_lift_mm; matrix travels of at least
-//     ccf.retract_min_travel_mm retract ccf.matrix_retract_mm first;
+//     ccf.retract_min_travel_mm, and every matrix travel that leaves the
+//     part (crosses the outline or a hole's rim, or runs outside), retract
+//     ccf.matrix_retract_mm first; T0 also retracts before every switch
+//     to T1 (it stays hot and is carried over the part) and primes back at
+//     its next path's start;
 //   - the fibre is cut at the end of each stroke: M400 (finish moves), then
 //     the lines of ccf.fiber_cut_gcode (default "M280 P0 S90", the cutter
 //     servo).
@@ -95,14 +99,15 @@ func fmtNum(v float64, prec int) string {
 }
 
 type gcodeWriter struct {
-	w     *bufio.Writer
-	c     config.CCFProcess
-	st    GCodeStats
-	tool  int
-	pos   [3]float64 // commanded T0 coordinates
-	known bool
-	retr  bool
-	err   error
+	w      *bufio.Writer
+	region Region // the part (empty for fibre-only programs)
+	c      config.CCFProcess
+	st     GCodeStats
+	tool   int
+	pos    [3]float64 // commanded T0 coordinates
+	known  bool
+	retr   bool // T0's filament is retracted (T1 never retracts)
+	err    error
 }
 
 func (g *gcodeWriter) line(format string, a ...any) {
@@ -126,6 +131,12 @@ func (g *gcodeWriter) selectTool(t Tool, liftZ float64) {
 	if g.tool == int(t) {
 		return
 	}
+	if g.tool == int(Matrix) && !g.retr && g.c.MatrixRetractMM > 0 {
+		// the matrix nozzle stays hot and is carried over the part while
+		// T1 works: retract its filament before leaving it (travel
+		// unretracts at the next matrix path's start)
+		g.retract()
+	}
 	if g.known {
 		g.line("G0 Z%s F%s", fmtNum(liftZ, 3), fmtNum(g.c.TravelFeedMMS*60, 0))
 		g.pos[2] = liftZ
@@ -134,7 +145,32 @@ func (g *gcodeWriter) selectTool(t Tool, liftZ float64) {
 	g.line("G92 E0")
 	g.st.ToolChanges++
 	g.tool = int(t)
+}
+
+// retract and unretract move T0's filament (T0 must be the active tool).
+func (g *gcodeWriter) retract() {
+	g.line("G1 E-%s F%s", fmtNum(g.c.MatrixRetractMM, 5), fmtNum(retractFeedMMS*60, 0))
+	g.st.RetractE[Matrix] -= g.c.MatrixRetractMM
+	g.retr = true
+}
+
+func (g *gcodeWriter) unretract() {
+	g.line("G1 E%s F%s", fmtNum(g.c.MatrixRetractMM, 5), fmtNum(retractFeedMMS*60, 0))
+	g.st.RetractE[Matrix] += g.c.MatrixRetractMM
 	g.retr = false
+}
+
+// leavesPart reports whether the straight T0 travel from a to b
+// (commanded = tip coordinates) runs outside the part: it crosses a loop
+// of the region or its midpoint lies outside (in a hole or beyond the
+// outline). Such a travel retracts whatever its length — a short hop over
+// a bore or between the arms of a part oozes a string across the gap.
+func (g *gcodeWriter) leavesPart(a, b [3]float64) bool {
+	if len(g.region.Outer) < 3 {
+		return false
+	}
+	p, q := r2.Point{X: a[0], Y: a[1]}, r2.Point{X: b[0], Y: b[1]}
+	return g.region.crossesBoundary(p, q) || !g.region.Contains(p.Add(q).Mul(0.5))
 }
 
 // travel moves the nozzle of tool t to p at height z (lift, move, lower).
@@ -142,13 +178,14 @@ func (g *gcodeWriter) travel(t Tool, p r2.Point, z float64) {
 	target := g.cmdPos(t, p, z)
 	dist := math.Hypot(target[0]-g.pos[0], target[1]-g.pos[1])
 	if g.known && dist < 1e-6 && math.Abs(target[2]-g.pos[2]) < 1e-9 {
+		if t == Matrix && g.retr {
+			g.unretract()
+		}
 		return
 	}
 	tf := fmtNum(g.c.TravelFeedMMS*60, 0)
-	if t == Matrix && g.c.MatrixRetractMM > 0 && !g.retr && g.known && dist >= g.c.RetractMinTravelMM {
-		g.line("G1 E-%s F%s", fmtNum(g.c.MatrixRetractMM, 5), fmtNum(retractFeedMMS*60, 0))
-		g.st.RetractE[t] -= g.c.MatrixRetractMM
-		g.retr = true
+	if t == Matrix && g.c.MatrixRetractMM > 0 && !g.retr && g.known && (dist >= g.c.RetractMinTravelMM || g.leavesPart(g.pos, target)) {
+		g.retract()
 	}
 	lift := math.Max(target[2], g.pos[2]) + g.c.TravelLiftMM
 	if !g.known {
@@ -158,10 +195,8 @@ func (g *gcodeWriter) travel(t Tool, p r2.Point, z float64) {
 	g.line("G0 X%s Y%s F%s", fmtNum(target[0], 3), fmtNum(target[1], 3), tf)
 	g.line("G0 Z%s F%s", fmtNum(target[2], 3), tf)
 	g.pos, g.known = target, true
-	if g.retr {
-		g.line("G1 E%s F%s", fmtNum(g.c.MatrixRetractMM, 5), fmtNum(retractFeedMMS*60, 0))
-		g.st.RetractE[t] += g.c.MatrixRetractMM
-		g.retr = false
+	if t == Matrix && g.retr {
+		g.unretract()
 	}
 }
 
@@ -173,7 +208,10 @@ func WriteGCode(w io.Writer, p *Program, c config.CCFProcess, meta GCodeMeta) (G
 	if !(c.FilamentDiameterMM > 0) || !(c.FiberFeedRatio > 0) || !(c.MatrixFeedMMS > 0) || !(c.FiberFeedMMS > 0) || !(c.TravelFeedMMS > 0) {
 		return GCodeStats{}, fmt.Errorf("gcode: filament diameter, fibre feed ratio and feeds must be > 0")
 	}
-	g := &gcodeWriter{w: bufio.NewWriter(w), c: c, tool: -1}
+	if err := p.CheckIdleClearance(c.FiberOffsetXYMM, c.MatrixLineWidthMM, c.FiberWidthMM, c.TravelLiftMM); err != nil {
+		return GCodeStats{}, fmt.Errorf("gcode: %w", err)
+	}
+	g := &gcodeWriter{w: bufio.NewWriter(w), c: c, tool: -1, region: p.Region}
 	st := p.Stats()
 	g.line("; fabcell CCF layer program (dual-nozzle head: T0 PA matrix, T1 continuous fibre)")
 	if meta.Job != "" {

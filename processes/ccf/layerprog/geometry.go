@@ -154,6 +154,11 @@ func OffsetLoop(loop []r2.Point, d float64) ([]r2.Point, error) {
 			}
 		}
 		if bad < 0 {
+			for i, p := range out {
+				if math.IsNaN(p.X) || math.IsNaN(p.Y) || math.IsInf(p.X, 0) || math.IsInf(p.Y, 0) {
+					return nil, fmt.Errorf("offset %.3g mm: degenerate loop at point %d", d, i)
+				}
+			}
 			res := CleanLoop(out, 1e-9)
 			if len(res) < 3 || SignedArea(res)*SignedArea(loop) <= 0 {
 				return nil, fmt.Errorf("offset %.3g mm: loop collapses", d)
@@ -181,7 +186,10 @@ func OffsetLoop(loop []r2.Point, d float64) ([]r2.Point, error) {
 				next = append(next, cur[i])
 			}
 		}
-		cur = next
+		// merging can leave coincident points or a zero-width spike (an
+		// arm narrower than 2d whose tip edge was dropped): clean them, or
+		// the next pass divides by a zero edge length
+		cur = CleanLoop(next, 1e-9)
 		if iter > len(loop)+2 {
 			return nil, fmt.Errorf("offset %.3g mm: did not converge", d)
 		}
@@ -426,5 +434,59 @@ func rotLoop(l []r2.Point, c, s float64) []r2.Point {
 	for i, p := range l {
 		out[i] = rotate(p, c, s)
 	}
+	return out
+}
+
+// MergeTouching splices every hole that shares a vertex with the outer
+// loop (or with another hole) into it: the merged loop walks around the
+// hole at the shared vertex and carries on (material stays on the left,
+// the loop touches itself there but does not cross). A lattice whose bore
+// meets the outline at one node is one pinched region, not an outline
+// plus a hole whose offsets run into each other at the pinch (which made
+// Build refuse the part). Points closer than tolMM count as shared.
+func (r Region) MergeTouching(tolMM float64) Region {
+	out := Region{Outer: append([]r2.Point(nil), r.Outer...)}
+	holes := make([][]r2.Point, 0, len(r.Holes))
+	for _, h := range r.Holes {
+		holes = append(holes, append([]r2.Point(nil), h...))
+	}
+	shared := func(a, b []r2.Point) (int, int) {
+		for i, p := range a {
+			for j, q := range b {
+				if p.Sub(q).Norm() <= tolMM {
+					return i, j
+				}
+			}
+		}
+		return -1, -1
+	}
+	splice := func(a, b []r2.Point, i, j int) []r2.Point {
+		m := make([]r2.Point, 0, len(a)+len(b)+1)
+		m = append(m, a[:i+1]...)
+		m = append(m, b[j+1:]...)
+		m = append(m, b[:j]...)
+		m = append(m, a[i]) // back at the shared vertex
+		return append(m, a[i+1:]...)
+	}
+	for changed := true; changed; {
+		changed = false
+		for k := 0; k < len(holes) && !changed; k++ {
+			if i, j := shared(out.Outer, holes[k]); i >= 0 {
+				out.Outer = splice(out.Outer, holes[k], i, j)
+				holes = append(holes[:k], holes[k+1:]...)
+				changed = true
+				break
+			}
+			for l := k + 1; l < len(holes); l++ {
+				if i, j := shared(holes[k], holes[l]); i >= 0 {
+					holes[k] = splice(holes[k], holes[l], i, j)
+					holes = append(holes[:l], holes[l+1:]...)
+					changed = true
+					break
+				}
+			}
+		}
+	}
+	out.Holes = holes
 	return out
 }

@@ -158,3 +158,73 @@ func TestRegionValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestOffsetLoopThinArm: an arm narrower than twice the offset is cut off
+// (its tip edge is dropped, the zero-width spike left behind removed);
+// before the fix the result held NaN points and no error.
+func TestOffsetLoopThinArm(t *testing.T) {
+	in := pts(40, 0, 40, 20, 100, 20, 100, 21.5, 40, 21.5, 40, 40, 0, 40, 0, 0)
+	got, err := OffsetLoop(in, 0.9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := pts(39.1, 0.9, 39.1, 39.1, 0.9, 39.1, 0.9, 0.9)
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for i := range got {
+		if !near(got[i], want[i], 1e-9) {
+			t.Errorf("point %d = %v, want %v", i, got[i], want[i])
+		}
+	}
+	// the arm at 0.675 (< 0.75) survives as a 0.15 mm wide strip
+	got, err = OffsetLoop(in, 0.675)
+	if err != nil || len(got) != 8 {
+		t.Fatalf("0.675: %v %v", got, err)
+	}
+}
+
+// TestMergeTouching: a hole sharing a vertex with the outline is spliced
+// into it (the loop walks around the hole at the vertex); the merged
+// region keeps the material area, validates, and offsets without the
+// loops running into each other.
+func TestMergeTouching(t *testing.T) {
+	r := Region{
+		Outer: pts(20, 0, 80, 0, 80, 80, 0, 80, 0, 20, 20, 20),
+		Holes: [][]r2.Point{pts(20, 20, 20, 60, 60, 60, 60, 20), pts(70, 70, 75, 70, 75, 65)}, // second hole free
+	}
+	if _, err := r.Offset(0.225); err == nil {
+		t.Fatal("touching loops offset without error: test premise wrong")
+	}
+	m := r.MergeTouching(1e-9)
+	if len(m.Holes) != 1 || len(m.Outer) != 6+4 {
+		t.Fatalf("merged %d+%d points: %v", len(m.Outer), len(m.Holes), m)
+	}
+	area := func(r Region) float64 {
+		a := SignedArea(r.Outer)
+		for _, h := range r.Holes {
+			a += SignedArea(h)
+		}
+		return a
+	}
+	if math.Abs(area(m)-area(r)) > 1e-9 {
+		t.Errorf("area %v, want %v", area(m), area(r))
+	}
+	if err := m.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	off, err := m.Offset(0.225)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// the pinch vertex (20,20) becomes two corners, one in each cell
+	var got int
+	for _, q := range off.Outer {
+		if near(q, r2.Point{X: 20.225, Y: 19.775}, 1e-9) || near(q, r2.Point{X: 19.775, Y: 20.225}, 1e-9) {
+			got++
+		}
+	}
+	if got != 2 {
+		t.Errorf("pinch corners: %d of 2 in %v", got, off.Outer)
+	}
+}

@@ -36,7 +36,10 @@ func testProgram(t *testing.T, c config.CCFProcess) *Program {
 func testCCF() config.CCFProcess {
 	c := config.Defaults().CCF
 	c.Layers = 3
-	c.FiberOffsetXYMM = config.Vec3{20, -5, 0.5}
+	// T1 70 mm to the right of T0 and 0.5 mm higher: the idle nozzle stays
+	// off the 60 mm plate, so the z offset is clear of the part
+	// (CheckIdleClearance refuses it when the idle nozzle is over the part)
+	c.FiberOffsetXYMM = config.Vec3{70, -5, 0.5}
 	c.FiberCutGcode = "M280 P0 S90\nG4 P200\nM280 P0 S0"
 	return c
 }
@@ -407,9 +410,9 @@ func TestURScriptWellFormed(t *testing.T) {
 			t.Fatalf("pose %v: tool not pointing down (rotation vector should be (π, 0, 0))", v)
 		}
 	}
-	// T0: robot.tool_offset; T1 adds the fibre offset (20, −5, 0.5) mm in
-	// the down-pointing TCP frame: (0.020, 0.005, 0.15 − 0.0005) m
-	if !slices.Equal(tcps, []string{"set_tcp(p[0, 0, 0.15, 0, 0, 0])", "set_tcp(p[0.02, 0.005, 0.1495, 0, 0, 0])"}) {
+	// T0: robot.tool_offset; T1 adds the fibre offset (70, −5, 0.5) mm in
+	// the down-pointing TCP frame: (0.070, 0.005, 0.15 − 0.0005) m
+	if !slices.Equal(tcps, []string{"set_tcp(p[0, 0, 0.15, 0, 0, 0])", "set_tcp(p[0.07, 0.005, 0.1495, 0, 0, 0])"}) {
 		t.Errorf("set_tcp calls %q", tcps)
 	}
 	if poses != st.Poses {

@@ -37,6 +37,9 @@ import (
 // (kin.IKNear from the previous solution, starting at robot.home_joints_rad,
 // joint limits from safety) and checked against safety.workspace and
 // safety.min_tcp_height_mm; any failure is an error naming the points.
+// A program whose idle nozzle would run into the bed or printed material
+// (Program.CheckIdleClearance, travels at min(approach, retract) above the
+// lower layer) is refused before that.
 
 // URScriptMeta is the job name (sanitised into the program name) and
 // comment text (sanitised).
@@ -156,6 +159,9 @@ func WriteURScript(w io.Writer, p *Program, cell config.Cell, meta URScriptMeta)
 		if !(v > 0) {
 			return URStats{}, fmt.Errorf("urscript: speeds and accelerations must be > 0")
 		}
+	}
+	if err := p.CheckIdleClearance(c.FiberOffsetXYMM, c.MatrixLineWidthMM, c.FiberWidthMM, math.Min(rb.ApproachMM, rb.RetractMM)); err != nil {
+		return URStats{}, fmt.Errorf("urscript: %w", err)
 	}
 	u := &urWriter{cell: cell, prog: script.NewProgram("fabcell_ccf_" + meta.Job), q: rb.HomeJointsRad}
 	for _, t := range []Tool{Matrix, Fiber} {
