@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -315,6 +316,32 @@ type CCFProcess struct {
 	// (T1) extruders on the UR5e-carried head.
 	MatrixToolOutput int `yaml:"matrix_tool_output"`
 	FiberToolOutput  int `yaml:"fiber_tool_output"`
+	// FiberCutOutput says what cuts the fibre at the end of a stroke in
+	// the URScript artifact: "board" (default) — the head board
+	// (fiber_cut_gcode, sent by fabcell run or by the G-code program on the
+	// board) while the arm waits — or "standard:N" (N 0..7), a controller
+	// standard digital output wired to the cutter, which the program
+	// pulses for FiberCutPulseS.
+	FiberCutOutput string  `yaml:"fiber_cut_output"`
+	FiberCutPulseS float64 `yaml:"fiber_cut_pulse_s"`
+}
+
+// FiberCutStandardOutput returns the standard digital output that cuts
+// the fibre, or −1 when the head board cuts (FiberCutOutput "board"); ok
+// is false for a malformed value.
+func (c CCFProcess) FiberCutStandardOutput() (n int, ok bool) {
+	if c.FiberCutOutput == "" || c.FiberCutOutput == "board" {
+		return -1, true
+	}
+	rest, found := strings.CutPrefix(c.FiberCutOutput, "standard:")
+	if !found {
+		return -1, false
+	}
+	n, err := strconv.Atoi(rest)
+	if err != nil || n < 0 || n > 7 {
+		return -1, false
+	}
+	return n, true
 }
 
 func (c *CCFProcess) applyDefaults() {
@@ -354,6 +381,8 @@ func (c *CCFProcess) applyDefaults() {
 	def(&c.TravelFeedMMS, 120)
 	def(&c.FiberCutGcode, "M280 P0 S90")
 	def(&c.FiberToolOutput, 1)
+	def(&c.FiberCutOutput, "board")
+	def(&c.FiberCutPulseS, 0.3)
 }
 
 // FiberCutLines returns the non-empty lines of FiberCutGcode.
@@ -418,6 +447,10 @@ func (c CCFProcess) validate(v *validator) {
 	for _, x := range c.FiberOffsetXYMM {
 		v.within("ccf.fiber_offset_mm", x, -200, 200)
 	}
+	if _, ok := c.FiberCutStandardOutput(); !ok {
+		v.add("ccf.fiber_cut_output", "%q: want board or standard:N with N 0..7", c.FiberCutOutput)
+	}
+	v.within("ccf.fiber_cut_pulse_s", c.FiberCutPulseS, 0.01, 10)
 	v.within("ccf.matrix_tool_output", float64(c.MatrixToolOutput), 0, 1)
 	v.within("ccf.fiber_tool_output", float64(c.FiberToolOutput), 0, 1)
 	if c.MatrixToolOutput == c.FiberToolOutput {

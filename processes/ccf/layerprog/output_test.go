@@ -450,3 +450,70 @@ func TestURScriptUnreachable(t *testing.T) {
 		t.Errorf("workspace violation: %v", err)
 	}
 }
+
+// TestURScriptFibreCut: with ccf.fiber_cut_output "standard:N" every fibre
+// stroke ends with a pulse of that output, after the fibre extruder is
+// switched off and before the arm lifts; with "board" (the default) the
+// program leaves the cut to the head board and pulses nothing; a
+// malformed value is refused.
+func TestURScriptFibreCut(t *testing.T) {
+	cell := config.Defaults()
+	cell.CCF = testCCF()
+	p := testProgram(t, cell.CCF)
+	write := func(cut string) (string, error) {
+		c := cell
+		c.CCF.FiberCutOutput = cut
+		var buf bytes.Buffer
+		_, err := WriteURScript(&buf, p, c, URScriptMeta{Job: "cut"})
+		return buf.String(), err
+	}
+	board, err := write("board")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(board, "set_standard_digital_out") {
+		t.Error("board cut: the program pulses a standard output")
+	}
+	text, err := write("standard:3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(text, "\n")
+	pulses := 0
+	for i, l := range lines {
+		if strings.TrimSpace(l) != "set_standard_digital_out(3, True)" {
+			continue
+		}
+		pulses++
+		// before: the fibre extruder (tool output 1) off; after: a sleep of
+		// the pulse, the output off, then the arm lifts (movel)
+		prev := ""
+		for k := i - 1; k >= 0; k-- {
+			if s := strings.TrimSpace(lines[k]); !strings.HasPrefix(s, "#") {
+				prev = s
+				break
+			}
+		}
+		if prev != "set_tool_digital_out(1, False)" {
+			t.Errorf("pulse %d not right after the fibre extruder is switched off: %q", pulses, prev)
+		}
+		if i+3 >= len(lines) || strings.TrimSpace(lines[i+1]) != "sleep(0.3)" || strings.TrimSpace(lines[i+2]) != "set_standard_digital_out(3, False)" {
+			t.Errorf("pulse %d: %q %q", pulses, lines[i+1], lines[i+2])
+		}
+		lifted := false
+		for k := i + 3; k < len(lines) && k < i+6; k++ {
+			lifted = lifted || strings.HasPrefix(strings.TrimSpace(lines[k]), "movel(")
+		}
+		if !lifted {
+			t.Errorf("pulse %d: the arm does not lift right after the cut", pulses)
+		}
+	}
+	if want := strings.Count(text, "set_tool_digital_out(1, True)"); pulses != want || pulses == 0 {
+		t.Errorf("%d cutter pulses for %d fibre strokes", pulses, want)
+	}
+	for _, bad := range []string{"standard:8", "tool:1", "standard:x"} {
+		if _, err := write(bad); err == nil || !strings.Contains(err.Error(), "fiber_cut_output") {
+			t.Errorf("%q: err %v", bad, err)
+		}
+	}
+}

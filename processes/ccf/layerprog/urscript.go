@@ -29,9 +29,12 @@ import (
 // movep through the points at the tool's feed (ccf.matrix_feed_mm_s,
 // ccf.fiber_feed_mm_s) with robot.blend_radius_mm blends (shrunk so that no
 // blend exceeds 45% of an adjacent segment; the last point has none, so
-// the arm stops there), output off, movel robot.retract_mm up. The fibre is
-// cut by the head board (ccf.fiber_cut_gcode) while the arm waits
-// cutDwell at the end of the stroke.
+// the arm stops there), output off, movel robot.retract_mm up. At the end
+// of a fibre stroke the fibre is cut before the arm lifts: by the head
+// board (ccf.fiber_cut_gcode, ccf.fiber_cut_output "board") while the arm
+// waits cutDwell, or by a cutter on a standard digital output
+// (ccf.fiber_cut_output "standard:N"), pulsed for ccf.fiber_cut_pulse_s,
+// then the same wait.
 //
 // Before writing, every pose is solved with the UR5e inverse kinematics
 // (kin.IKNear from the previous solution, starting at robot.home_joints_rad,
@@ -163,6 +166,10 @@ func WriteURScript(w io.Writer, p *Program, cell config.Cell, meta URScriptMeta)
 	if err := p.CheckIdleClearance(c.FiberOffsetXYMM, c.MatrixLineWidthMM, c.FiberWidthMM, math.Min(rb.ApproachMM, rb.RetractMM)); err != nil {
 		return URStats{}, fmt.Errorf("urscript: %w", err)
 	}
+	cutOut, ok := c.FiberCutStandardOutput()
+	if !ok || !(c.FiberCutPulseS > 0) || c.FiberCutPulseS > 10 {
+		return URStats{}, fmt.Errorf("urscript: ccf.fiber_cut_output %q / fiber_cut_pulse_s %g: want board or standard:N (0..7) and a pulse of 0.01..10 s", c.FiberCutOutput, c.FiberCutPulseS)
+	}
 	u := &urWriter{cell: cell, prog: script.NewProgram("fabcell_ccf_" + meta.Job), q: rb.HomeJointsRad}
 	for _, t := range []Tool{Matrix, Fiber} {
 		m := kin.UR5e().WithTCP(ToolTCP(cell, t))
@@ -232,7 +239,14 @@ func WriteURScript(w io.Writer, p *Program, cell config.Cell, meta URScriptMeta)
 			}
 			pr.SetToolDigitalOut(out, false)
 			if pa.Kind == FiberStroke {
-				pr.Comment("fibre cut by the head board (ccf.fiber_cut_gcode)")
+				if cutOut >= 0 {
+					pr.Comment(fmt.Sprintf("fibre cut: pulse standard digital output %d (ccf.fiber_cut_output)", cutOut))
+					pr.SetStandardDigitalOut(cutOut, true)
+					pr.Sleep(time.Duration(c.FiberCutPulseS * float64(time.Second)))
+					pr.SetStandardDigitalOut(cutOut, false)
+				} else {
+					pr.Comment("fibre cut by the head board (ccf.fiber_cut_gcode)")
+				}
 				pr.Sleep(cutDwell)
 			}
 			pr.MoveL(u.check(pa.Tool, at(pts[len(pts)-1], rb.RetractMM), name(len(pts)-1)+" (retract)"), travel)
