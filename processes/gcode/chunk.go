@@ -476,16 +476,9 @@ func (c *job) buildGraph(opt Options) string {
 		p1 := ir.Vec{lm.To[0], lm.To[1]}
 		closed := g.Snap(p0) == g.Snap(p1) && (len(stroke) >= 2 || fm.Kind != parse.Linear)
 		length := 0.0
-		lo := ir.Vec{math.Inf(1), math.Inf(1)}
-		hi := ir.Vec{math.Inf(-1), math.Inf(-1)}
 		if opt.KeepSeams && perimeter(fi) {
 			for _, k := range stroke {
-				mv := &c.moves[items[k].mi]
-				length += mv.XYLength()
-				mv.Chords(1, func(a, _ [3]float64, _ float64) {
-					lo = ir.Vec{min(lo[0], a[0]), min(lo[1], a[1])}
-					hi = ir.Vec{max(hi[0], a[0]), max(hi[1], a[1])}
-				})
+				length += c.moves[items[k].mi].XYLength()
 			}
 			// A perimeter that stops a seam gap short of its start
 			// (PrusaSlicer's external perimeters) is a loop too: kept
@@ -496,6 +489,16 @@ func (c *job) buildGraph(opt Options) string {
 			}
 		}
 		if opt.KeepSeams && closed && perimeter(fi) {
+			// The loop's bounding box decides whether it joins the
+			// pending wall block.
+			lo := ir.Vec{math.Inf(1), math.Inf(1)}
+			hi := ir.Vec{math.Inf(-1), math.Inf(-1)}
+			for _, k := range stroke {
+				c.moves[items[k].mi].Chords(1, func(a, _ [3]float64, _ float64) {
+					lo = ir.Vec{min(lo[0], a[0]), min(lo[1], a[1])}
+					hi = ir.Vec{max(hi[0], a[0]), max(hi[1], a[1])}
+				})
+			}
 			if pend.n > 0 && opt.KeepWallOrder && (boxIn(lo, hi, pend.lo, pend.hi) || boxIn(pend.lo, pend.hi, lo, hi)) {
 				pend.items = append(pend.items, stroke...)
 				pend.n++

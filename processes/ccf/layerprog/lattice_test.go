@@ -187,18 +187,7 @@ func lattices() []lattice {
 		}),
 		rings(24, []float64{30, 42, 54}),
 		// a 4×4 block with a 12-cell arm 4 mm wide
-		func() lattice {
-			l := gridWithHoles("long-arm", 4, 4, 10, func(i, j int) bool { return false })
-			for k := 0; k < 12; k++ {
-				x := 40 + 10*float64(k)
-				a, b, c, d := l.node(x, 20), l.node(x+10, 20), l.node(x+10, 24), l.node(x, 24)
-				l.edge(a, b)
-				l.edge(b, c)
-				l.edge(c, d)
-				l.edge(d, a)
-			}
-			return l
-		}(),
+		armLattice("long-arm", 12, 4),
 		randomPlanar(3, 7, 5),
 		// a 40 mm bore meeting a corner notch at one node: before the fix
 		// Build refused the part ("perimeter 1: offset 0.225 mm: loops 0
@@ -210,18 +199,7 @@ func lattices() []lattice {
 		// a 1.5 mm arm: narrower than two perimeters, no room for infill.
 		// Before the fix the infill offset of the outline came back with NaN
 		// points and no error, and the whole part got no infill at all.
-		func() lattice {
-			l := gridWithHoles("thin-arm", 4, 4, 10, func(i, j int) bool { return false })
-			for k := 0; k < 6; k++ {
-				x := 40 + 10*float64(k)
-				a, b, c, d := l.node(x, 20), l.node(x+10, 20), l.node(x+10, 21.5), l.node(x, 21.5)
-				l.edge(a, b)
-				l.edge(b, c)
-				l.edge(c, d)
-				l.edge(d, a)
-			}
-			return l
-		}(),
+		armLattice("thin-arm", 6, 1.5),
 	}
 }
 
@@ -435,4 +413,19 @@ func TestBadLatticesRefused(t *testing.T) {
 			t.Errorf("%s: want a one-line error about %q, got %v", c.l.name, c.want, err)
 		}
 	}
+}
+
+// armLattice is a 4×4 block of 10 mm cells with an arm of cells 10 mm long
+// and widthMM wide sticking out of its right side at y = 20.
+func armLattice(name string, cells int, widthMM float64) lattice {
+	l := gridWithHoles(name, 4, 4, 10, func(i, j int) bool { return false })
+	for k := 0; k < cells; k++ {
+		x := 40 + 10*float64(k)
+		a, b, c, d := l.node(x, 20), l.node(x+10, 20), l.node(x+10, 20+widthMM), l.node(x, 20+widthMM)
+		l.edge(a, b)
+		l.edge(b, c)
+		l.edge(c, d)
+		l.edge(d, a)
+	}
+	return l
 }
