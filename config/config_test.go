@@ -255,6 +255,11 @@ func TestValidationErrorsNameTheField(t *testing.T) {
 		{"gcode:\n  comb: sometimes\n", "gcode.comb"},
 		{"gcode:\n  comb_max_detour: 0.5\n", "gcode.comb_max_detour"},
 		{"gcode:\n  comb_clearance_mm: 9\n", "gcode.comb_clearance_mm"},
+		{"gcode:\n  wall_order: sideways\n", "gcode.wall_order"},
+		{"lpbf:\n  field_origin: corner\n", "lpbf.field_origin"},
+		{"ccf:\n  fiber_cut_output: standard:9\n", "ccf.fiber_cut_output"},
+		{"ccf:\n  fiber_cut_output: tool:1\n", "ccf.fiber_cut_output"},
+		{"ccf:\n  fiber_cut_pulse_s: 60\n", "ccf.fiber_cut_pulse_s"},
 	}
 	for _, c := range cases {
 		_, err := Parse(strings.NewReader(c.yaml))
